@@ -1,0 +1,11 @@
+# Warning flags and the sanitizer preset (CPPROF_SANITIZE) for every target
+# the project compiles.
+function(cpprof_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
+    -Wno-missing-field-initializers)
+endfunction()
+
+if(CPPROF_SANITIZE)
+  add_compile_options(-fsanitize=${CPPROF_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=${CPPROF_SANITIZE})
+endif()

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// A CPU-hungry workload with a known shape, so a profile of it can be
+// checked by eye and by tests: per round, demo::SpinHot does 3 units of
+// work, demo::SpinWarm 1 unit, and demo::SortRecords sorts with qsort and a
+// comparator (a callback through Debian's libc, built without frame
+// pointers).
+
+#ifndef CPPROF_EXAMPLES_DEMO_SERVER_WORKLOAD_H_
+#define CPPROF_EXAMPLES_DEMO_SERVER_WORKLOAD_H_
+
+#include <atomic>
+#include <cstdint>
+
+namespace demo {
+
+uint64_t SpinHot(uint64_t iterations);
+uint64_t SpinWarm(uint64_t iterations);
+uint64_t SortRecords(int count);
+
+// Runs rounds until `stop` is set.
+void RunWorker(int index, const std::atomic<bool>& stop);
+
+}  // namespace demo
+
+#endif  // CPPROF_EXAMPLES_DEMO_SERVER_WORKLOAD_H_

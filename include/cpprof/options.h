@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// -----------------------------------------------------------------------------
+// File: cpprof/options.h
+// -----------------------------------------------------------------------------
+//
+// Options for the cpprof endpoint. Every field has a safe default: loopback
+// only, no token, CPU profiles at 100 Hz, bounded connections, headers, bodies
+// and durations. The environment overrides some fields (see ApplyEnvironment).
+
+#ifndef CPPROF_OPTIONS_H_
+#define CPPROF_OPTIONS_H_
+
+#include <cstddef>
+#include <string>
+
+namespace cpprof {
+
+struct Options {
+  // Where the own listener binds, "host:port". Port 0 picks a free port
+  // (Server::port() tells which). Environment: CPPROF_ADDR.
+  std::string address = "127.0.0.1:6060";
+
+  // If not empty, every request must carry this token, as
+  // `Authorization: Bearer TOKEN`, as the password of Basic auth
+  // (`go tool pprof http://user:TOKEN@host:port/...`), or as `?token=TOKEN`.
+  // Environment: CPPROF_TOKEN.
+  std::string token;
+
+  // Listening on a non-loopback address without a token is refused unless
+  // this is true. Environment: CPPROF_ALLOW_REMOTE=1.
+  bool allow_remote_without_token = false;
+
+  // CPU profiles: samples per second of CPU time per thread when the request
+  // has no `hz` parameter, and the largest `hz` a request may ask for.
+  int cpu_default_hz = 100;
+  int cpu_max_hz = 1000;
+
+  // Longest `seconds` a profile request may ask for.
+  int max_profile_seconds = 600;
+
+  // Signal used for CPU sampling. It must not have a handler of the host's.
+  int cpu_signal = 27;  // SIGPROF
+
+  // Own listener limits. Connections beyond max_connections are closed at
+  // once; a request whose head exceeds max_header_bytes gets 431, a body
+  // beyond max_body_bytes gets 413. A client that sends nothing for
+  // read_timeout_ms is dropped; idle keep-alive connections are closed after
+  // keep_alive_timeout_ms. Requests run on up to max_workers threads, started
+  // on demand; idle connections never hold a worker.
+  int max_connections = 64;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+  int read_timeout_ms = 10000;
+  int keep_alive_timeout_ms = 15000;
+  int max_workers = 16;
+};
+
+}  // namespace cpprof
+
+#endif  // CPPROF_OPTIONS_H_

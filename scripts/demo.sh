@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# README command 1: installs what is missing, builds, and runs the demo
+# server with the endpoint on 127.0.0.1:6060 (Ctrl-C to stop).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/install_deps.sh"
+"$root/scripts/build.sh"
+exec "$root/build/examples/demo_server/cpprof_demo" --addr "${CPPROF_ADDR:-127.0.0.1:6060}" "$@"

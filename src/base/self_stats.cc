@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+
+#include "base/self_stats.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include <mutex>
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+struct OwnThreads {
+  std::mutex mu;
+  std::vector<std::pair<pthread_t, clockid_t>> live;
+  uint64_t exited_ns = 0;
+  std::vector<std::pair<const char*, size_t (*)()>> memory_users;
+  struct Provider {
+    const char* name;
+    const char* help;
+    double (*value)();
+  };
+  std::vector<Provider> providers;
+};
+
+OwnThreads& Own() {
+  static OwnThreads* own = new OwnThreads();  // used until exit
+  return *own;
+}
+
+uint64_t ClockNanos(clockid_t clock) {
+  timespec ts;
+  if (clock_gettime(clock, &ts) != 0) return 0;
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+void RegisterOwnThread() {
+  clockid_t clock;
+  if (pthread_getcpuclockid(pthread_self(), &clock) != 0) return;
+  std::lock_guard<std::mutex> lock(Own().mu);
+  Own().live.emplace_back(pthread_self(), clock);
+}
+
+void UnregisterOwnThread() {
+  uint64_t ns = ClockNanos(CLOCK_THREAD_CPUTIME_ID);
+  std::lock_guard<std::mutex> lock(Own().mu);
+  auto& live = Own().live;
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (pthread_equal(live[i].first, pthread_self())) {
+      live.erase(live.begin() + static_cast<long>(i));
+      Own().exited_ns += ns;
+      return;
+    }
+  }
+}
+
+uint64_t OwnThreadsCpuNanos() {
+  std::lock_guard<std::mutex> lock(Own().mu);
+  uint64_t total = Own().exited_ns;
+  for (const auto& t : Own().live) total += ClockNanos(t.second);
+  return total;
+}
+
+void RegisterMemoryUser(const char* name, size_t (*bytes)()) {
+  std::lock_guard<std::mutex> lock(Own().mu);
+  for (const auto& m : Own().memory_users) {
+    if (m.second == bytes) return;
+  }
+  Own().memory_users.emplace_back(name, bytes);
+}
+
+void RegisterStatProvider(const char* name, const char* help, double (*value)()) {
+  std::lock_guard<std::mutex> lock(Own().mu);
+  for (const auto& p : Own().providers) {
+    if (p.value == value) return;
+  }
+  Own().providers.push_back({name, help, value});
+}
+
+std::vector<StatLine> CollectSelfStats() {
+  SelfCounters& c = GetSelfCounters();
+  std::vector<StatLine> out;
+  auto add = [&out](const char* name, double v, const char* help) { out.push_back({name, v, help}); };
+  add("cpu_signals_total", c.cpu_signals.load(), "Profiling signals handled.");
+  add("cpu_signals_ignored_total", c.cpu_signals_ignored.load(),
+      "Profiling signals dropped at entry (stale timer or not cpprof's).");
+  add("cpu_handler_seconds_total", c.cpu_handler_ns.load() / 1e9,
+      "Wall time spent inside cpprof's CPU signal handler, all threads.");
+  add("cpu_samples_total", c.cpu_samples.load(), "CPU samples stored, weighted by 1 + timer overrun.");
+  add("cpu_samples_dropped_total", c.cpu_samples_dropped.load(),
+      "CPU samples lost because the stack table was full (shown in profiles as a synthetic frame).");
+  add("cpu_timer_overruns_total", c.cpu_overruns.load(),
+      "Timer expirations the kernel folded into an earlier signal (counted in sample weights).");
+  add("cpu_profiles_served_total", c.cpu_profiles_served.load(), "CPU profile requests completed.");
+  add("http_requests_total", c.http_requests.load(), "HTTP requests handled.");
+  add("http_rejected_total", c.http_rejected.load(), "Requests or connections refused or answered with an error.");
+  add("own_threads_cpu_seconds_total", OwnThreadsCpuNanos() / 1e9,
+      "CPU time of cpprof's own threads (HTTP workers, sampling manager).");
+  std::vector<std::pair<const char*, size_t (*)()>> users;
+  std::vector<OwnThreads::Provider> providers;
+  {
+    std::lock_guard<std::mutex> lock(Own().mu);
+    users = Own().memory_users;
+    providers = Own().providers;
+  }
+  for (const auto& p : providers) out.push_back({p.name, p.value(), p.help});
+  size_t total = 0;
+  for (const auto& u : users) {
+    size_t b = u.second();
+    total += b;
+    out.push_back({std::string("memory_") + u.first + "_bytes", static_cast<double>(b),
+                   std::string("Bytes held by cpprof's ") + u.first + "."});
+  }
+  out.push_back({"memory_bytes", static_cast<double>(total), "Bytes held by cpprof in all its tables and caches."});
+  return out;
+}
+
+}  // namespace internal
+}  // namespace cpprof

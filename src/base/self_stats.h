@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// What cpprof itself costs: time in its signal handlers, CPU of its own
+// threads, samples taken/dropped/truncated, memory it holds. Shown on the
+// index page and served machine-readable (/debug/pprof/stats).
+//
+// The counters are relaxed atomics and may be bumped from signal context
+// (CPPROF_SIGNAL_SAFE); everything else here is not signal-safe.
+
+#ifndef CPPROF_SRC_BASE_SELF_STATS_H_
+#define CPPROF_SRC_BASE_SELF_STATS_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/config.h"
+
+namespace cpprof {
+namespace internal {
+
+struct SelfCounters {
+  std::atomic<uint64_t> cpu_signals{0};          // profiling signals handled
+  std::atomic<uint64_t> cpu_signals_ignored{0};  // stale or foreign signals dropped at entry
+  std::atomic<uint64_t> cpu_handler_ns{0};       // wall time spent inside the CPU handler
+  std::atomic<uint64_t> cpu_samples{0};          // samples stored (weighted by 1 + overrun)
+  std::atomic<uint64_t> cpu_samples_dropped{0};  // samples lost because the stack table was full
+  std::atomic<uint64_t> cpu_overruns{0};         // timer expirations folded into one signal
+  std::atomic<uint64_t> cpu_profiles_served{0};
+  std::atomic<uint64_t> http_requests{0};
+  std::atomic<uint64_t> http_rejected{0};        // refused connections and 4xx/5xx answers
+};
+// A constant-initialised global (no guard variable), so the handler can
+// reach it without locks.
+inline SelfCounters g_self_counters;
+CPPROF_SIGNAL_SAFE inline SelfCounters& GetSelfCounters() { return g_self_counters; }
+
+// Own threads (HTTP workers, the sampling session's manager) register so
+// their CPU time is counted. Call from the thread itself.
+void RegisterOwnThread();
+void UnregisterOwnThread();
+// CPU time of cpprof's own threads, live and exited, in nanoseconds.
+uint64_t OwnThreadsCpuNanos();
+
+// Memory accounting: a module registers a function returning the bytes it
+// holds (tables, caches, arenas).
+void RegisterMemoryUser(const char* name, size_t (*bytes)());
+
+// Other modules' figures: a function returning the current value.
+void RegisterStatProvider(const char* name, const char* help, double (*value)());
+
+struct StatLine {
+  std::string name;   // snake_case, e.g. "cpu_handler_seconds"
+  double value;
+  std::string help;   // one sentence
+};
+// Everything above as a list, for the index page, JSON and metrics.
+std::vector<StatLine> CollectSelfStats();
+
+}  // namespace internal
+}  // namespace cpprof
+
+#endif  // CPPROF_SRC_BASE_SELF_STATS_H_

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Load-time start. A constructor runs StartFromEnvironment(), which does
+// nothing unless CPPROF_ADDR is set. It runs before main() (and, under
+// LD_PRELOAD, before the host's own constructors); it only creates cpprof's
+// listener thread and touches no host state. Failures are logged once to
+// stderr and never stop the host.
+//
+// Two copies of cpprof in one process (linked in and preloaded) each export
+// cpprof_instance_marker; dlsym(RTLD_DEFAULT) finds the first in lookup
+// order, and only that copy starts the endpoint.
+
+#include "core/lifecycle.h"
+
+#include <dlfcn.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "base/raw_log.h"
+#include "cpprof/server.h"
+#include "profiles/cpu/cpu_source.h"
+#include "registry/registry.h"
+
+extern "C" __attribute__((visibility("default"))) const char cpprof_instance_marker = 1;
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+std::atomic<bool> g_preload{false};
+
+bool EnvInt(const char* name, int min, int max, int* out) {
+  const char* v = getenv(name);
+  if (v == nullptr || *v == '\0') return false;
+  char* end = nullptr;
+  long n = strtol(v, &end, 10);
+  if (*end != '\0' || n < min || n > max) {
+    RawLog(LogLevel::kWarning, "ignoring %s=%s: expected a number from %d to %d", name, v, min, max);
+    return false;
+  }
+  *out = static_cast<int>(n);
+  return true;
+}
+
+}  // namespace
+
+void SetLoadedByPreload() { g_preload.store(true); }
+bool LoadedByPreload() { return g_preload.load(); }
+
+bool IsPrimaryInstance() {
+  const void* first = dlsym(RTLD_DEFAULT, "cpprof_instance_marker");
+  return first == nullptr || first == &cpprof_instance_marker;
+}
+
+void RegisterBuiltinSources() {
+  static std::once_flag once;
+  std::call_once(once, [] { Registry::Global().Register(NewCpuProfileSource()); });
+}
+
+Options ApplyEnvironment(Options o) {
+  if (const char* v = getenv("CPPROF_ADDR"); v != nullptr && *v != '\0') o.address = v;
+  if (const char* v = getenv("CPPROF_TOKEN"); v != nullptr && *v != '\0') o.token = v;
+  if (const char* v = getenv("CPPROF_ALLOW_REMOTE"); v != nullptr && strcmp(v, "1") == 0) {
+    o.allow_remote_without_token = true;
+  }
+  EnvInt("CPPROF_CPU_HZ", 1, 100000, &o.cpu_default_hz);
+  EnvInt("CPPROF_CPU_MAX_HZ", 1, 100000, &o.cpu_max_hz);
+  EnvInt("CPPROF_MAX_SECONDS", 1, 86400, &o.max_profile_seconds);
+  EnvInt("CPPROF_SIGNAL", 1, SIGRTMAX, &o.cpu_signal);
+  return o;
+}
+
+namespace {
+
+__attribute__((constructor(200))) void StartAtLoad() {
+  const char* addr = getenv("CPPROF_ADDR");
+  if (addr == nullptr || *addr == '\0') return;
+  if (!IsPrimaryInstance()) return;
+  Status s = StartFromEnvironment();
+  if (!s.ok()) RawLog(LogLevel::kWarning, "endpoint not started: %s", s.message().c_str());
+}
+
+}  // namespace
+}  // namespace internal
+}  // namespace cpprof

@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cpprof::Server: the own HTTP/1.1 listener.
+//
+// One event-loop thread owns the listening socket and every connection that
+// is idle or still sending its request: non-blocking sockets, poll(), a
+// per-connection deadline (keep-alive timeout while idle, read timeout from
+// the first byte of a request), the head limit (431), the body limit from
+// Content-Length (413), no chunked bodies (411), max_connections (a new
+// connection beyond it gets a 503 and is closed at once). A complete request
+// goes to the WorkerPool; the worker runs Handle(), writes the response
+// (blocking with a timeout) and hands the connection back through a queue
+// and an eventfd. So an idle keep-alive connection never holds a worker -
+// the flaw of cpp-httplib 0.11, where each open connection pins a pool
+// thread and a third client waits out the keep-alive timeout.
+//
+// While a worker serves a request the loop keeps polling the socket for
+// POLLRDHUP only: the client closing its side sets the connection's
+// cancelled flag at once, which the request's cancelled() reports, so a CPU
+// profile ends early when `go tool pprof` is interrupted (as Go's request
+// context). Pipelined bytes stay in the socket until the connection returns.
+//
+// Only the loop thread closes connection sockets, so a worker never writes
+// to a descriptor number that was reused. Errors the loop answers itself
+// (400/408/411/413/431) are written without blocking, then the write side is
+// shut down and the rest of the request drained for a moment, so the client
+// reads the answer instead of a reset. poll() over a rebuilt array is O(n)
+// per wake-up; n is bounded by max_connections (64 by default), where that
+// is cheaper than keeping an epoll set in step with every state change.
+
+#include "cpprof/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/raw_log.h"
+#include "base/self_stats.h"
+#include "http/listen_address.h"
+#include "http/request_parser.h"
+#include "http/response_writer.h"
+#include "http/routes.h"
+#include "http/worker_pool.h"
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+constexpr int kWorkerIdleExitMs = 5000;
+constexpr int kDrainMs = 1000;               // after an error answer, read and discard this long
+constexpr size_t kDrainMaxBytes = 1 << 20;   // ... or this much
+constexpr int kAcceptPauseMs = 100;          // after EMFILE/ENFILE
+constexpr size_t kReadChunk = 16 * 1024;
+
+std::atomic<bool> g_server_running{false};
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+std::string Errno(const char* what) { return std::string(what) + ": " + strerror(errno); }
+
+struct Connection {
+  enum class State { kReading, kBusy, kDraining };
+  int fd = -1;
+  State state = State::kReading;
+  std::string in;               // received, not yet consumed
+  bool have_head = false;
+  RequestHead head;
+  bool sent_continue = false;
+  int64_t deadline_ms = 0;
+  bool idle = true;             // waiting for the first byte of a request
+  size_t drained = 0;
+  std::atomic<bool> cancelled{false};
+  // Set by the worker before handing the connection back.
+  bool keep_alive = false;
+};
+
+// Best-effort non-blocking write of a small answer from the loop thread.
+void WriteNow(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t w = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    done += static_cast<size_t>(w);
+  }
+}
+
+std::string ErrorAnswer(int status, const std::string& text) {
+  Response r;
+  ServeError(&r, status, text);
+  SetHeader(&r, "X-Content-Type-Options", "nosniff");
+  return SerializeResponseHead(r, /*keep_alive=*/false, /*http10=*/false) + r.body;
+}
+
+}  // namespace
+}  // namespace internal
+
+struct Server::Impl {
+  using Connection = internal::Connection;
+  using ConnPtr = std::shared_ptr<Connection>;
+
+  explicit Impl(Options o) : options(std::move(o)) {}
+
+  Options options;
+  internal::EndpointConfig config;
+  std::mutex lifecycle_mu;       // Start/Stop
+  bool running = false;
+  std::atomic<int> bound_port{0};
+
+  int listen_fd = -1;
+  int wake_fd = -1;
+  pthread_t loop_thread{};
+  std::atomic<bool> stopping{false};
+  std::unique_ptr<internal::WorkerPool> pool;
+
+  // Loop-thread state.
+  std::vector<ConnPtr> conns;
+  int64_t accept_paused_until = 0;
+
+  // Connections handed back by workers.
+  std::mutex returned_mu;
+  std::vector<ConnPtr> returned;
+
+  Status StartLocked();
+  void StopLocked();
+  void Loop();
+  void Wake();
+  void Accept();
+  void OnReadable(const ConnPtr& c);
+  void TryDispatch(const ConnPtr& c);
+  void FailRequest(const ConnPtr& c, int status, const std::string& text);
+  void Dispatch(const ConnPtr& c);
+  void Serve(const ConnPtr& c, Request request, bool keep_alive, bool http10, bool head_only);
+  void TakeReturned();
+  void CloseConn(size_t index);
+  void CloseAll();
+};
+
+void Server::Impl::Wake() {
+  uint64_t one = 1;
+  ssize_t r = write(wake_fd, &one, sizeof(one));
+  (void)r;  // the counter saturating still leaves the loop woken
+}
+
+Status Server::Impl::StartLocked() {
+  if (running) return Status(StatusCode::kFailedPrecondition, "server already running");
+  Status s = internal::ValidateOptions(options);
+  if (!s.ok()) return s;
+  internal::ListenAddress address;
+  s = internal::ParseListenAddress(options.address, &address);
+  if (!s.ok()) return s;
+  bool expected = false;
+  if (!internal::g_server_running.compare_exchange_strong(expected, true)) {
+    return Status(StatusCode::kFailedPrecondition, "another cpprof::Server is already running in this process");
+  }
+
+  int fd = socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    internal::g_server_running = false;
+    return Status(StatusCode::kUnavailable, internal::Errno("socket"));
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (address.family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0 ||
+      listen(fd, SOMAXCONN) != 0) {
+    Status err(StatusCode::kUnavailable, internal::Errno(("bind/listen " + options.address).c_str()));
+    close(fd);
+    internal::g_server_running = false;
+    return err;
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  int port = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                          : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+
+  int wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wfd < 0) {
+    Status err(StatusCode::kUnavailable, internal::Errno("eventfd"));
+    close(fd);
+    internal::g_server_running = false;
+    return err;
+  }
+  listen_fd = fd;
+  wake_fd = wfd;
+  stopping = false;
+  config = internal::EndpointConfigFromOptions(options);
+  internal::SetEndpointConfig(config);
+  pool = std::make_unique<internal::WorkerPool>(options.max_workers, internal::kWorkerIdleExitMs,
+                                                options.cpu_signal);
+  s = internal::StartOwnThread("cpprof-http", options.cpu_signal, [this] { Loop(); }, &loop_thread);
+  if (!s.ok()) {
+    pool.reset();
+    close(listen_fd);
+    close(wake_fd);
+    listen_fd = wake_fd = -1;
+    internal::g_server_running = false;
+    return s;
+  }
+  bound_port = port;
+  running = true;
+  return Status();
+}
+
+void Server::Impl::StopLocked() {
+  if (!running) return;
+  stopping = true;
+  Wake();
+  pthread_join(loop_thread, nullptr);
+  // Requests still running see cancelled() (stopping) and end early.
+  pool->Shutdown();
+  pool.reset();
+  TakeReturned();
+  CloseAll();
+  close(wake_fd);
+  wake_fd = -1;
+  bound_port = 0;
+  running = false;
+  internal::g_server_running = false;
+}
+
+void Server::Impl::CloseConn(size_t index) {
+  close(conns[index]->fd);
+  conns[index]->fd = -1;
+  conns[index] = conns.back();
+  conns.pop_back();
+}
+
+void Server::Impl::CloseAll() {
+  for (auto& c : conns) {
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+  }
+  conns.clear();
+}
+
+void Server::Impl::TakeReturned() {
+  std::vector<ConnPtr> back;
+  {
+    std::lock_guard<std::mutex> lock(returned_mu);
+    back.swap(returned);
+  }
+  int64_t now = internal::NowMs();
+  for (ConnPtr& c : back) {
+    if (!c->keep_alive || c->cancelled.load() || stopping.load()) {
+      for (size_t i = 0; i < conns.size(); ++i) {
+        if (conns[i] == c) {
+          CloseConn(i);
+          break;
+        }
+      }
+      continue;
+    }
+    c->state = Connection::State::kReading;
+    c->have_head = false;
+    c->sent_continue = false;
+    c->idle = c->in.empty();
+    c->deadline_ms = now + (c->idle ? options.keep_alive_timeout_ms : options.read_timeout_ms);
+    // Bytes the client pipelined are in the socket or already in `in`.
+    if (!c->in.empty()) TryDispatch(c);
+  }
+}
+
+void Server::Impl::Accept() {
+  for (;;) {
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: stop accepting for a moment instead of spinning.
+        accept_paused_until = internal::NowMs() + internal::kAcceptPauseMs;
+        internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
+      }
+      return;
+    }
+    if (static_cast<int>(conns.size()) >= options.max_connections) {
+      internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
+      internal::WriteNow(fd, internal::ErrorAnswer(503, "Too many connections"));
+      // Read what already arrived, so closing does not turn into a reset.
+      char scratch[4096];
+      for (int i = 0; i < 16 && recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0; ++i) {
+      }
+      shutdown(fd, SHUT_WR);
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto c = std::make_shared<Connection>();
+    c->fd = fd;
+    c->idle = true;
+    c->deadline_ms = internal::NowMs() + options.read_timeout_ms;
+    conns.push_back(std::move(c));
+  }
+}
+
+void Server::Impl::FailRequest(const ConnPtr& c, int status, const std::string& text) {
+  internal::GetSelfCounters().http_requests.fetch_add(1, std::memory_order_relaxed);
+  internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
+  internal::WriteNow(c->fd, internal::ErrorAnswer(status, text));
+  shutdown(c->fd, SHUT_WR);
+  c->state = Connection::State::kDraining;
+  c->in.clear();
+  c->in.shrink_to_fit();
+  c->drained = 0;
+  c->deadline_ms = internal::NowMs() + internal::kDrainMs;
+}
+
+void Server::Impl::OnReadable(const ConnPtr& c) {
+  char buf[internal::kReadChunk];
+  bool eof = false;
+  for (;;) {
+    ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+    if (n > 0) {
+      if (c->state == Connection::State::kDraining) {
+        c->drained += static_cast<size_t>(n);
+        if (c->drained > internal::kDrainMaxBytes) {
+          eof = true;
+          break;
+        }
+        continue;
+      }
+      if (c->idle) {
+        c->idle = false;
+        c->deadline_ms = internal::NowMs() + options.read_timeout_ms;
+      }
+      c->in.append(buf, static_cast<size_t>(n));
+      // Never hold more than one request's worth; the parser decides.
+      if (c->in.size() > options.max_header_bytes + (c->have_head ? c->head.content_length : 0) + 1) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    eof = true;  // 0 = peer closed; other errors end the connection too
+    break;
+  }
+  if (c->state == Connection::State::kReading && !c->in.empty()) TryDispatch(c);
+  if (eof && c->state != Connection::State::kBusy) {
+    for (size_t i = 0; i < conns.size(); ++i) {
+      if (conns[i] == c) {
+        CloseConn(i);
+        break;
+      }
+    }
+  } else if (eof) {
+    c->cancelled = true;
+  }
+}
+
+void Server::Impl::TryDispatch(const ConnPtr& c) {
+  if (!c->have_head) {
+    internal::ParserLimits limits;
+    limits.max_header_bytes = options.max_header_bytes;
+    limits.max_body_bytes = options.max_body_bytes;
+    int status = 0;
+    std::string message;
+    internal::ParseStatus ps = internal::ParseRequestHead(c->in, limits, &c->head, &status, &message);
+    if (ps == internal::ParseStatus::kIncomplete) return;
+    if (ps == internal::ParseStatus::kError) {
+      FailRequest(c, status, message);
+      return;
+    }
+    c->have_head = true;
+  }
+  size_t need = c->head.head_bytes + c->head.content_length;
+  if (c->in.size() < need) {
+    if (c->head.expect_continue && !c->sent_continue) {
+      c->sent_continue = true;
+      internal::WriteNow(c->fd, "HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    return;
+  }
+  Dispatch(c);
+}
+
+void Server::Impl::Dispatch(const ConnPtr& c) {
+  Request request;
+  request.method = std::move(c->head.method);
+  request.target = std::move(c->head.target);
+  request.headers = std::move(c->head.headers);
+  request.body = c->in.substr(c->head.head_bytes, c->head.content_length);
+  c->in.erase(0, c->head.head_bytes + c->head.content_length);
+  bool keep_alive = c->head.keep_alive && options.keep_alive_timeout_ms > 0;
+  bool http10 = c->head.minor_version == 0;
+  bool head_only = request.method == "HEAD";
+  c->state = Connection::State::kBusy;
+  c->have_head = false;
+  ConnPtr conn = c;
+  bool queued = pool->Submit([this, conn, request = std::move(request), keep_alive, http10, head_only]() mutable {
+    Serve(conn, std::move(request), keep_alive, http10, head_only);
+  });
+  if (!queued) {
+    c->state = Connection::State::kReading;
+    FailRequest(c, 503, "Server busy");
+  }
+}
+
+void Server::Impl::Serve(const ConnPtr& c, Request request, bool keep_alive, bool http10, bool head_only) {
+  Connection* raw = c.get();
+  std::atomic<bool>* stop = &stopping;
+  request.cancelled = [raw, stop] { return raw->cancelled.load(std::memory_order_relaxed) || stop->load(); };
+  Response response = internal::HandleWithConfig(request, config);
+  request.cancelled = nullptr;
+  keep_alive = keep_alive && !stopping.load() && !c->cancelled.load();
+  std::string head = internal::SerializeResponseHead(response, keep_alive, http10);
+  bool written = internal::WriteAll(c->fd, head, head_only ? std::string_view() : std::string_view(response.body),
+                                    options.read_timeout_ms, &stopping);
+  c->keep_alive = keep_alive && written;
+  {
+    std::lock_guard<std::mutex> lock(returned_mu);
+    returned.push_back(c);
+  }
+  Wake();
+}
+
+void Server::Impl::Loop() {
+  std::vector<pollfd> fds;
+  std::vector<ConnPtr> polled;
+  while (!stopping.load()) {
+    int64_t now = internal::NowMs();
+    fds.clear();
+    polled.clear();
+    fds.push_back({wake_fd, POLLIN, 0});
+    bool accepting = now >= accept_paused_until;
+    fds.push_back({accepting ? listen_fd : -1, POLLIN, 0});
+    int64_t next_deadline = now + 1000;
+    for (const ConnPtr& c : conns) {
+      short events;
+      if (c->state == Connection::State::kBusy) {
+        if (c->cancelled.load()) continue;  // already known; nothing more to watch
+        events = POLLRDHUP;
+      } else {
+        events = POLLIN | POLLRDHUP;
+        if (c->deadline_ms < next_deadline) next_deadline = c->deadline_ms;
+      }
+      fds.push_back({c->fd, events, 0});
+      polled.push_back(c);
+    }
+    if (!accepting && accept_paused_until < next_deadline) next_deadline = accept_paused_until;
+    int timeout = static_cast<int>(next_deadline > now ? next_deadline - now : 0);
+    int r = poll(fds.data(), fds.size(), timeout);
+    if (r < 0 && errno != EINTR) {
+      internal::RawLog(internal::LogLevel::kError, "cpprof: poll: %s", strerror(errno));
+      break;
+    }
+    if (stopping.load()) break;
+    if (fds[0].revents & POLLIN) {
+      uint64_t v;
+      while (read(wake_fd, &v, sizeof(v)) > 0) {
+      }
+    }
+    // Events first, so a returned connection's fresh state is not mistaken
+    // for the one polled.
+    for (size_t i = 0; i < polled.size(); ++i) {
+      short rev = fds[i + 2].revents;
+      if (rev == 0) continue;
+      const ConnPtr& c = polled[i];
+      if (c->fd < 0) continue;  // closed earlier in this round
+      if (c->state == Connection::State::kBusy) {
+        if (rev & (POLLRDHUP | POLLHUP | POLLERR)) c->cancelled = true;
+        continue;
+      }
+      OnReadable(c);
+    }
+    TakeReturned();
+    if (accepting && (fds[1].revents & POLLIN)) Accept();
+
+    now = internal::NowMs();
+    for (size_t i = 0; i < conns.size();) {
+      Connection& c = *conns[i];
+      if (c.state != Connection::State::kBusy && now >= c.deadline_ms) {
+        if (c.state == Connection::State::kReading && !c.idle) {
+          internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
+          internal::WriteNow(c.fd, internal::ErrorAnswer(408, "Request timeout"));
+        }
+        CloseConn(i);
+        continue;
+      }
+      ++i;
+    }
+  }
+  // Stopping: no new connections; running requests see cancelled().
+  close(listen_fd);
+  listen_fd = -1;
+  for (const ConnPtr& c : conns) c->cancelled = true;
+}
+
+Server::Server(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  std::lock_guard<std::mutex> lock(impl_->lifecycle_mu);
+  return impl_->StartLocked();
+}
+
+void Server::Stop() {
+  std::lock_guard<std::mutex> lock(impl_->lifecycle_mu);
+  impl_->StopLocked();
+}
+
+int Server::port() const { return impl_->bound_port.load(); }
+
+}  // namespace cpprof

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// pthread_create wrapper. The real function is looked up once with
+// dlsym(RTLD_NEXT); if that fails (static executables), with
+// dlsym(RTLD_DEFAULT, "__pthread_create_2_1") as glibc's versioned name.
+// When no hook is installed the call is forwarded untouched (no allocation,
+// no trampoline), so an idle cpprof adds one atomic load per thread creation.
+// Otherwise a small heap record carries (start, arg) to a trampoline that
+// runs on_start, registers a TSD destructor that runs on_exit (it also fires
+// on pthread_exit and cancellation), and calls the user's routine.
+
+#include "interpose/thread_hooks.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+
+#include "base/raw_log.h"
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+using PthreadCreateFn = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+
+std::atomic<ThreadHook> g_on_start{nullptr};
+std::atomic<ThreadHook> g_on_exit{nullptr};
+std::atomic<unsigned long> g_created{0};
+pthread_key_t g_exit_key;
+pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+
+PthreadCreateFn RealPthreadCreate() {
+  static std::atomic<PthreadCreateFn> real{nullptr};
+  PthreadCreateFn fn = real.load(std::memory_order_acquire);
+  if (fn != nullptr) return fn;
+  fn = reinterpret_cast<PthreadCreateFn>(dlsym(RTLD_NEXT, "pthread_create"));
+  if (fn == nullptr) {
+    fn = reinterpret_cast<PthreadCreateFn>(dlvsym(RTLD_NEXT, "pthread_create", "GLIBC_2.34"));
+  }
+  if (fn == nullptr) {
+    fn = reinterpret_cast<PthreadCreateFn>(dlvsym(RTLD_NEXT, "pthread_create", "GLIBC_2.2.5"));
+  }
+  real.store(fn, std::memory_order_release);
+  return fn;
+}
+
+void RunExitHook(void*) {
+  ThreadHook hook = g_on_exit.load(std::memory_order_acquire);
+  if (hook != nullptr) hook();
+}
+
+void CreateKey() {
+  if (pthread_key_create(&g_exit_key, RunExitHook) != 0) {
+    RawLog(LogLevel::kWarning, "pthread_key_create failed; thread exits are found by rescans only");
+  }
+}
+
+struct StartRecord {
+  void* (*start)(void*);
+  void* arg;
+};
+
+void* Trampoline(void* p) {
+  StartRecord record = *static_cast<StartRecord*>(p);
+  free(p);
+  pthread_once(&g_key_once, CreateKey);
+  // A non-null value makes the destructor run when the thread ends.
+  pthread_setspecific(g_exit_key, reinterpret_cast<void*>(1));
+  ThreadHook hook = g_on_start.load(std::memory_order_acquire);
+  if (hook != nullptr) hook();
+  return record.start(record.arg);
+}
+
+}  // namespace
+
+void SetThreadHooks(ThreadHook on_start, ThreadHook on_exit) {
+  pthread_once(&g_key_once, CreateKey);
+  g_on_exit.store(on_exit, std::memory_order_release);
+  g_on_start.store(on_start, std::memory_order_release);
+}
+
+unsigned long ThreadsCreatedThroughHook() { return g_created.load(std::memory_order_relaxed); }
+
+}  // namespace internal
+}  // namespace cpprof
+
+extern "C" __attribute__((visibility("default"))) int pthread_create(
+    pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
+  using namespace cpprof::internal;
+  PthreadCreateFn real = RealPthreadCreate();
+  if (real == nullptr) return EAGAIN;
+  g_created.fetch_add(1, std::memory_order_relaxed);
+  if (g_on_start.load(std::memory_order_acquire) == nullptr) return real(thread, attr, start, arg);
+  auto* record = static_cast<StartRecord*>(malloc(sizeof(StartRecord)));
+  if (record == nullptr) return real(thread, attr, start, arg);
+  record->start = start;
+  record->arg = arg;
+  int rc = real(thread, attr, Trampoline, record);
+  if (rc != 0) free(record);
+  return rc;
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// CpuProfiler: shared CPU sampling sessions with per-request windows.
+//
+// Any number of requests may profile at once (a scraper holding 14 s of
+// every 15 s and a person's `go tool pprof` overlap all the time). Requests
+// at the same rate share one sampling session; each opens a window and gets
+// exactly the samples taken between its BeginWindow() and EndWindow(). A
+// request for another rate while a session runs is refused with a message
+// naming the rate in use. The session starts with the first window and stops
+// (timers deleted, tables freed) when the last window closes.
+//
+// Not signal context; thread-safe.
+
+#ifndef CPPROF_SRC_PROFILES_CPU_CPU_PROFILER_H_
+#define CPPROF_SRC_PROFILES_CPU_CPU_PROFILER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cpprof/status.h"
+#include "pprof/stack_profile.h"
+
+namespace cpprof {
+namespace internal {
+
+class StackTable;
+class ThreadTimers;
+
+class CpuProfiler {
+ public:
+  static CpuProfiler& Global();
+
+  // Starts or joins the sampling session at `hz` (samples per CPU-second per
+  // thread) using signal `signo`, and opens a window. Errors:
+  //   kFailedPrecondition: a session at another rate is running (HTTP 409);
+  //   kUnavailable:        the signal has a handler that is not cpprof's, or
+  //                        no memory for the tables.
+  Status BeginWindow(int hz, int signo, uint64_t* window_id);
+
+  // Closes the window and returns its samples: values (samples/count,
+  // cpu/nanoseconds), labels `thread` (name) and `tid`, plus a synthetic
+  // sample for anything dropped. Unknown ids give an empty profile.
+  StackProfile EndWindow(uint64_t window_id);
+
+  // Rate of the running session, 0 if none.
+  int active_hz() const;
+  // Windows currently open.
+  int open_windows() const;
+  // Threads with an armed timer in the running session.
+  size_t armed_threads() const;
+
+  // Capacity of the tables created by new sessions (for tests).
+  void set_table_capacity(size_t slots, size_t arena_pcs);
+
+ private:
+  struct Session;
+  struct Window;
+  CpuProfiler();
+  ~CpuProfiler() = delete;
+
+  Status StartSessionLocked(int hz, int signo);
+  void ManagerLoop(Session* session);
+  void MaybeRotateTableLocked(Session* session);
+  void ReleaseUnusedTablesLocked(Session* session);
+  static void OnThreadStart();
+  static void OnThreadExit();
+
+  mutable std::mutex mu_;
+  std::unique_ptr<Session> session_;
+  std::vector<std::unique_ptr<Window>> windows_;
+  uint64_t next_window_id_ = 1;
+  int next_cookie_ = 0;
+  size_t table_slots_ = 16384;
+  size_t table_arena_pcs_ = 16384 * 24;
+};
+
+}  // namespace internal
+}  // namespace cpprof
+
+#endif  // CPPROF_SRC_PROFILES_CPU_CPU_PROFILER_H_

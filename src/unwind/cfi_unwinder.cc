@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Signal context: everything in this file (CaptureStack, CaptureStackFrom,
+// FindModule, FindRow). No allocation, locks, libc calls beyond raw
+// syscalls inside SafeLoad, no TLS except initial-exec.
+//
+// Walk (x86_64): for each frame, find the module holding pc (binary search
+// over the published CfiTableSet), then the CFI row (binary search). Callers'
+// frames look up pc - 1, because a return address may already belong to the
+// next function after a noreturn call. Rules:
+//   kCfaSp/kCfaFp  CFA = rsp/rbp + off; RA at CFA + ra_off; rbp restored from
+//                  CFA + fp_off unless unchanged; caller's rsp = CFA.
+//   kCfaPlt        GNU PLT: CFA = rsp + 8 (+8 once the PLT0 push happened).
+//   kCfaSignal     glibc's __restore_rt: the interrupted registers are in the
+//                  ucontext_t at rsp; the next pc is exact (no -1).
+//   kCfaEnd        RA undefined (_start, clone3): the stack is complete.
+//   otherwise      no CFI (JIT, gaps, unsupported rules): frame-pointer rule.
+// Stops on a read outside readable memory, rsp not increasing, RA outside
+// executable code or max_depth; only kCfaEnd, RA == 0 or fp == 0 count as a
+// complete stack, anything else bumps `truncated`.
+//
+// Other architectures: no CFI tables are built, so every step takes the
+// frame-pointer rule (aarch64 CFI unwinding is not done).
+
+#include <stddef.h>
+#include <ucontext.h>
+
+#include "base/safe_load.h"
+#include "unwind/cfi_table.h"
+#include "unwind/frame_pointer_unwinder.h"
+#include "unwind/machine_context.h"
+#include "unwind/unwinder.h"
+
+namespace cpprof {
+namespace internal {
+
+UnwindCounters& GetUnwindCounters() {
+  static UnwindCounters counters;  // constant-initialised atomics
+  return counters;
+}
+
+CPPROF_SIGNAL_SAFE const ModuleEntry* FindModule(const CfiTableSet* set, uintptr_t pc) {
+  if (set == nullptr) return nullptr;
+  const ModuleEntry* lo = set->entries.data();
+  size_t n = set->entries.size();
+  while (n > 0) {  // last entry with entry.lo <= pc
+    size_t half = n / 2;
+    if (lo[half].lo <= pc) {
+      lo += half + 1;
+      n -= half + 1;
+    } else {
+      n = half;
+    }
+  }
+  if (lo == set->entries.data()) return nullptr;
+  --lo;
+  return pc < lo->hi ? lo : nullptr;
+}
+
+CPPROF_SIGNAL_SAFE const CfiRow* FindRow(const ModuleEntry& module, uintptr_t pc) {
+  if (pc < module.bias || pc - module.bias > UINT32_MAX || module.count == 0) return nullptr;
+  uint32_t off = static_cast<uint32_t>(pc - module.bias);
+  const CfiRow* lo = module.rows;
+  size_t n = module.count;
+  size_t page = off >> kPageShift;
+  if (module.pages != nullptr && page < module.page_count) {
+    // Only the rows between this page's first row and the next page's.
+    size_t first = module.pages[page];
+    size_t last = page + 1 < module.page_count ? module.pages[page + 1] + 1 : module.count;
+    lo = module.rows + first;
+    n = last - first;
+  }
+  while (n > 0) {  // last row with row.pc <= off
+    size_t half = n / 2;
+    if (lo[half].pc <= off) {
+      lo += half + 1;
+      n -= half + 1;
+    } else {
+      n = half;
+    }
+  }
+  if (lo == module.rows || lo[-1].pc > off) return nullptr;
+  return lo - 1;
+}
+
+namespace {
+
+enum class Step { kOk, kEnd, kStop, kBadRead };
+
+struct WalkStats {
+  uint64_t cfi = 0;
+  uint64_t fp = 0;
+  uint64_t bad_reads = 0;
+};
+
+#if defined(__x86_64__)
+constexpr uintptr_t kUcGregs = offsetof(ucontext_t, uc_mcontext.gregs);
+#endif
+
+// One CFI step; regs becomes the caller's frame. *exact says whether the new
+// pc is an exact PC (after a signal frame) rather than a return address.
+CPPROF_SIGNAL_SAFE Step CfiStep(const CfiRow& row, UnwindRegs* regs, bool* exact,
+                                SafeLoadCache* cache) {
+  uintptr_t cfa;
+  switch (row.rule) {
+    case kCfaSp: cfa = regs->sp + static_cast<uintptr_t>(row.cfa_offset); break;
+    case kCfaFp: cfa = regs->fp + static_cast<uintptr_t>(row.cfa_offset); break;
+    case kCfaPlt:
+      cfa = regs->sp + 8 + ((regs->pc & 15) >= static_cast<uintptr_t>(row.cfa_offset) ? 8 : 0);
+      break;
+#if defined(__x86_64__)
+    case kCfaSignal: {
+      uintptr_t g = regs->sp + kUcGregs, pc, sp, fp;
+      if (!SafeLoad(g + REG_RIP * 8, &pc, cache) || !SafeLoad(g + REG_RSP * 8, &sp, cache) ||
+          !SafeLoad(g + REG_RBP * 8, &fp, cache)) {
+        return Step::kBadRead;
+      }
+      if (sp == regs->sp) return Step::kStop;
+      regs->pc = pc;
+      regs->sp = sp;
+      regs->fp = fp;
+      *exact = true;
+      return Step::kOk;
+    }
+#endif
+    default: return Step::kStop;
+  }
+  if (cfa <= regs->sp) return Step::kStop;  // must move up the stack
+  uintptr_t ra, fp = regs->fp;
+  if (!SafeLoad(cfa + static_cast<intptr_t>(row.ra_offset), &ra, cache)) return Step::kBadRead;
+  if (row.fp_offset != kFpSame && !SafeLoad(cfa + static_cast<intptr_t>(row.fp_offset), &fp, cache)) {
+    return Step::kBadRead;
+  }
+  regs->pc = ra;
+  regs->sp = cfa;
+  regs->fp = fp;
+  *exact = false;
+  return Step::kOk;
+}
+
+CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pcs, int max_depth) {
+  UnwindCounters& counters = GetUnwindCounters();
+  counters.stacks.fetch_add(1, std::memory_order_relaxed);
+  if (max_depth <= 0) return 0;
+  ReaderSection section;  // keeps the table set (and memory snapshot) alive
+  const CfiTableSet* set = CurrentCfiTables();
+  WalkStats stats;
+  int n = 0;
+  pcs[n++] = regs.pc;
+  bool exact = true;
+  bool complete = false;
+  const ModuleEntry* module = FindModule(set, regs.pc);
+  while (n < max_depth) {
+    uintptr_t lookup = exact ? regs.pc : regs.pc - 1;
+    const CfiRow* row = module != nullptr ? FindRow(*module, lookup) : nullptr;
+    uint8_t rule = row != nullptr ? row->rule : static_cast<uint8_t>(kCfaNone);
+    UnwindRegs prev = regs;
+    Step step;
+    if (rule == kCfaEnd) {
+      complete = true;
+      break;
+    } else if (rule == kCfaSp || rule == kCfaFp || rule == kCfaPlt || rule == kCfaSignal) {
+      step = CfiStep(*row, &regs, &exact, cache);
+      ++stats.cfi;
+    } else {
+      FpStep fs = FramePointerStep(&regs, cache);
+      step = fs == FpStep::kOk ? Step::kOk
+             : fs == FpStep::kEnd ? Step::kEnd
+             : fs == FpStep::kBadRead ? Step::kBadRead
+                                      : Step::kStop;
+      exact = false;
+      ++stats.fp;
+    }
+    if (step == Step::kEnd) {
+      complete = true;
+      break;
+    }
+    if (step == Step::kBadRead) ++stats.bad_reads;
+    if (step != Step::kOk) break;
+    if (regs.pc == 0) {  // outermost frame by convention
+      complete = true;
+      break;
+    }
+    if (!exact && regs.sp <= prev.sp) break;  // no progress
+    uintptr_t next = exact ? regs.pc : regs.pc - 1;
+    if (module == nullptr || next < module->lo || next >= module->hi) {
+      module = FindModule(set, next);  // also the next iteration's module
+    }
+    if (module == nullptr && !IsExecutableAddress(next)) break;  // RA outside code
+    pcs[n++] = regs.pc;
+  }
+  if (stats.cfi) counters.cfi_frames.fetch_add(stats.cfi, std::memory_order_relaxed);
+  if (stats.fp) counters.fp_frames.fetch_add(stats.fp, std::memory_order_relaxed);
+  if (stats.bad_reads) counters.bad_reads.fetch_add(stats.bad_reads, std::memory_order_relaxed);
+  if (!complete) counters.truncated.fetch_add(1, std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace
+
+CPPROF_SIGNAL_SAFE int CaptureStack(const void* ucontext, uintptr_t* pcs, int max_depth) {
+  UnwindRegs regs;
+  if (!RegsFromUcontext(ucontext, &regs)) return 0;
+  // The interrupted thread is the calling thread, so its stack stays mapped
+  // for the whole walk: reads inside that mapping need no probing.
+  SafeLoadCache cache;
+  TrustStack(regs.sp, &cache);
+  return Walk(regs, &cache, pcs, max_depth);
+}
+
+CPPROF_SIGNAL_SAFE int CaptureStackFrom(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t* pcs,
+                                        int max_depth) {
+  UnwindRegs regs;
+  regs.pc = pc;
+  regs.sp = sp;
+  regs.fp = fp;
+  // Possibly another thread's stack: no trust; SafeLoad adopts the caller's
+  // own stack when sp lies on it and probes page by page otherwise.
+  SafeLoadCache cache;
+  return Walk(regs, &cache, pcs, max_depth);
+}
+
+}  // namespace internal
+}  // namespace cpprof

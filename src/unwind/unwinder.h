@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Stack capture for profilers.
+//
+//   RefreshUnwindTables()  NOT signal context: (re)builds compact CFI tables
+//                          from every loaded module's .eh_frame (and a map of
+//                          readable memory), publishes them, retires old ones.
+//   CaptureStack()         Signal context: walks the interrupted stack with the
+//                          published tables, frame pointers as fallback, with
+//                          bounded fault-free reads. No allocation, no locks,
+//                          no dl_iterate_phdr, no libunwind/libgcc.
+//
+// pcs[0] is the interrupted PC; pcs[1..] are return addresses (callers).
+
+#ifndef CPPROF_SRC_UNWIND_UNWINDER_H_
+#define CPPROF_SRC_UNWIND_UNWINDER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "base/config.h"
+
+namespace cpprof {
+namespace internal {
+
+// Counters the unwinder keeps (all relaxed atomics; read by the stats page).
+struct UnwindCounters {
+  std::atomic<uint64_t> stacks{0};          // CaptureStack calls
+  std::atomic<uint64_t> cfi_frames{0};      // frames stepped with CFI rows
+  std::atomic<uint64_t> fp_frames{0};       // frames stepped with frame pointers
+  std::atomic<uint64_t> truncated{0};       // stacks that ended before a thread entry
+  std::atomic<uint64_t> bad_reads{0};       // reads refused as outside readable memory
+};
+UnwindCounters& GetUnwindCounters();
+
+// Not signal-safe. Builds or refreshes the tables for all loaded modules.
+// Cheap when nothing changed (compares dl_iterate_phdr's adds/subs counters).
+// Returns false if no table could be built (CaptureStack then uses frame
+// pointers only). Thread-safe (serialised internally).
+bool RefreshUnwindTables();
+
+// Not signal-safe. Frees tables retired by earlier refreshes once no
+// CaptureStack can still be using them. Call when profiling stops.
+void ReleaseRetiredUnwindTables();
+
+// Bytes held by unwind tables and memory maps (for cpprof's own cost).
+size_t UnwindTablesBytes();
+
+// Signal context. `ucontext` is the handler's third argument. Returns the
+// number of PCs written (>= 1 unless ucontext is null), at most max_depth.
+CPPROF_SIGNAL_SAFE int CaptureStack(const void* ucontext, uintptr_t* pcs, int max_depth);
+
+// Signal-safe. Same walk from explicit registers (for threads blocked in a
+// syscall: pc and sp from /proc/self/task/TID/syscall, fp unknown = 0).
+CPPROF_SIGNAL_SAFE int CaptureStackFrom(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t* pcs,
+                                        int max_depth);
+
+}  // namespace internal
+}  // namespace cpprof
+
+#endif  // CPPROF_SRC_UNWIND_UNWINDER_H_

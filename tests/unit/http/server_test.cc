@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpprof/server.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "http/fake_sources.h"
+
+namespace {
+
+int CountEntries(const char* dir) {
+  DIR* d = opendir(dir);
+  if (d == nullptr) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+int Connect(int port, int family = AF_INET) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{10, 0};  // a hung server fails the test instead of hanging it
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  int rc;
+  if (family == AF_INET6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(static_cast<uint16_t>(port));
+    a.sin6_addr = in6addr_loopback;
+    rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  }
+  REQUIRE(rc == 0);
+  return fd;
+}
+
+void SendAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t w = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (w <= 0) return;
+    done += static_cast<size_t>(w);
+  }
+}
+
+struct Reply {
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+// Reads one response (Content-Length framed). `buffer` keeps bytes of a
+// following response. status 0 means the connection ended first.
+Reply ReadReply(int fd, std::string* buffer, bool head_only = false) {
+  Reply r;
+  for (;;) {
+    size_t end = buffer->find("\r\n\r\n");
+    if (end != std::string::npos) {
+      r.head = buffer->substr(0, end + 4);
+      size_t len = 0;
+      size_t cl = r.head.find("Content-Length: ");
+      if (cl != std::string::npos) len = std::strtoul(r.head.c_str() + cl + 16, nullptr, 10);
+      if (head_only) len = 0;
+      if (buffer->size() >= end + 4 + len) {
+        r.body = buffer->substr(end + 4, len);
+        buffer->erase(0, end + 4 + len);
+        r.status = std::atoi(r.head.c_str() + 9);
+        return r;
+      }
+    }
+    char buf[8192];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return r;
+    buffer->append(buf, static_cast<size_t>(n));
+  }
+}
+
+Reply Fetch(int port, const std::string& request) {
+  int fd = Connect(port);
+  SendAll(fd, request);
+  std::string buffer;
+  Reply r = ReadReply(fd, &buffer);
+  close(fd);
+  return r;
+}
+
+template <typename F>
+bool WaitFor(F condition, int ms = 5000) {
+  for (int i = 0; i < ms / 10; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+cpprof::Options LocalOptions() {
+  cpprof::Options o;
+  o.address = "127.0.0.1:0";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("Server binds port 0, serves a request and stops without leaking fds or threads") {
+  cpprof_test::RegisterFakes();
+  int fds_before = CountEntries("/proc/self/fd");
+  int threads_before = CountEntries("/proc/self/task");
+  {
+    cpprof::Server server(LocalOptions());
+    REQUIRE(server.Start().ok());
+    REQUIRE(server.port() > 0);
+    Reply r = Fetch(server.port(), "GET /debug/pprof/cmdline HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(r.status == 200);
+    CHECK(r.head.find("Content-Type: text/plain; charset=utf-8\r\n") != std::string::npos);
+    CHECK(r.head.find("X-Content-Type-Options: nosniff\r\n") != std::string::npos);
+    CHECK(r.head.find("Connection: close\r\n") != std::string::npos);
+    CHECK(r.body.find("cpprof_http_tests") != std::string::npos);
+    // Keep an accepted connection open across Stop(): it must be closed too.
+    int idle = Connect(server.port());
+    std::string buffer;
+    SendAll(idle, "GET /debug/pprof/symbol HTTP/1.1\r\n\r\n");
+    CHECK(ReadReply(idle, &buffer).status == 200);
+    server.Stop();
+    CHECK(server.port() == 0);
+    char c;
+    CHECK(recv(idle, &c, 1, 0) == 0);
+    close(idle);
+  }
+  CHECK(CountEntries("/proc/self/fd") == fds_before);
+  CHECK(CountEntries("/proc/self/task") == threads_before);
+}
+
+TEST_CASE("Only one Server runs at a time, and a failed Start leaves nothing running") {
+  cpprof::Server a(LocalOptions());
+  REQUIRE(a.Start().ok());
+  cpprof::Server b(LocalOptions());
+  cpprof::Status s = b.Start();
+  CHECK_FALSE(s.ok());
+  CHECK(s.code() == cpprof::StatusCode::kFailedPrecondition);
+  CHECK(a.Start().code() == cpprof::StatusCode::kFailedPrecondition);
+  a.Stop();
+  CHECK(b.Start().ok());
+  b.Stop();
+}
+
+TEST_CASE("Server refuses a non-loopback address without a token, and a port in use") {
+  int threads_before = CountEntries("/proc/self/task");
+  cpprof::Options o = LocalOptions();
+  o.address = "0.0.0.0:0";
+  cpprof::Server server(o);
+  cpprof::Status s = server.Start();
+  CHECK(s.code() == cpprof::StatusCode::kPermissionDenied);
+  CHECK(s.message().find("token") != std::string::npos);
+  CHECK(server.port() == 0);
+  CHECK(CountEntries("/proc/self/task") == threads_before);
+
+  cpprof::Server first(LocalOptions());
+  REQUIRE(first.Start().ok());
+  cpprof::Options same = LocalOptions();
+  same.address = "127.0.0.1:" + std::to_string(first.port());
+  first.Stop();
+  // Occupy the port with a plain socket, then try to bind it.
+  int blocker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(std::atoi(same.address.c_str() + 10)));
+  if (bind(blocker, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 && listen(blocker, 1) == 0) {
+    cpprof::Server second(same);
+    cpprof::Status busy = second.Start();
+    CHECK(busy.code() == cpprof::StatusCode::kUnavailable);
+  }
+  close(blocker);
+}
+
+TEST_CASE("Keep-alive connections carry several requests, pipelined ones included") {
+  cpprof::Server server(LocalOptions());
+  REQUIRE(server.Start().ok());
+  int fd = Connect(server.port());
+  std::string buffer;
+  SendAll(fd, "GET /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n");
+  Reply r1 = ReadReply(fd, &buffer);
+  CHECK(r1.status == 200);
+  CHECK(r1.body == "num_symbols: 1\n");
+  CHECK(r1.head.find("Connection: close") == std::string::npos);
+  SendAll(fd, "GET /debug/pprof/nosuch HTTP/1.1\r\nHost: x\r\n\r\nHEAD /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n");
+  Reply r2 = ReadReply(fd, &buffer);
+  CHECK(r2.status == 404);
+  CHECK(r2.head.find("X-Go-Pprof: 1\r\n") != std::string::npos);
+  CHECK(r2.body == "Unknown profile: nosuch\n");
+  Reply r3 = ReadReply(fd, &buffer, /*head_only=*/true);
+  CHECK(r3.status == 200);
+  CHECK(r3.head.find("Content-Length: 15\r\n") != std::string::npos);
+  CHECK(buffer.empty());
+  close(fd);
+  server.Stop();
+}
+
+TEST_CASE("POST /symbol with Expect: 100-continue gets the interim answer and the result") {
+  cpprof::Server server(LocalOptions());
+  REQUIRE(server.Start().ok());
+  int fd = Connect(server.port());
+  SendAll(fd, "POST /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  std::string buffer;
+  Reply interim = ReadReply(fd, &buffer);
+  CHECK(interim.status == 100);
+  SendAll(fd, "0x1");
+  Reply r = ReadReply(fd, &buffer);
+  CHECK(r.status == 200);
+  CHECK(r.body.rfind("num_symbols: 1\n", 0) == 0);
+  close(fd);
+  server.Stop();
+}
+
+TEST_CASE("Idle keep-alive connections do not hold workers") {
+  cpprof::Options o = LocalOptions();
+  o.max_workers = 2;
+  o.keep_alive_timeout_ms = 60000;
+  cpprof::Server server(o);
+  REQUIRE(server.Start().ok());
+  int idle[2];
+  for (int& fd : idle) {
+    fd = Connect(server.port());
+    SendAll(fd, "GET /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string buffer;
+    CHECK(ReadReply(fd, &buffer).status == 200);
+  }
+  // With pinned workers this would wait out the 60 s keep-alive timeout and
+  // fail on the client's 10 s receive timeout.
+  Reply r = Fetch(server.port(), "GET /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(r.status == 200);
+  for (int fd : idle) close(fd);
+  server.Stop();
+}
+
+TEST_CASE("A client that disconnects cancels its running request") {
+  auto& fakes = cpprof_test::RegisterFakes();
+  cpprof::Server server(LocalOptions());
+  REQUIRE(server.Start().ok());
+  int started = fakes.slow->started.load();
+  int cancelled = fakes.slow->cancelled.load();
+  int fd = Connect(server.port());
+  SendAll(fd, "GET /debug/pprof/fakeslow?seconds=60 HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(WaitFor([&] { return fakes.slow->started.load() > started; }));
+  close(fd);
+  CHECK(WaitFor([&] { return fakes.slow->cancelled.load() > cancelled; }));
+  server.Stop();
+}
+
+TEST_CASE("Stop cancels running requests and returns") {
+  auto& fakes = cpprof_test::RegisterFakes();
+  cpprof::Server server(LocalOptions());
+  REQUIRE(server.Start().ok());
+  int started = fakes.slow->started.load();
+  int cancelled = fakes.slow->cancelled.load();
+  int fd = Connect(server.port());
+  SendAll(fd, "GET /debug/pprof/fakeslow?seconds=60 HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(WaitFor([&] { return fakes.slow->started.load() > started; }));
+  server.Stop();
+  CHECK(fakes.slow->cancelled.load() > cancelled);
+  close(fd);
+}
+
+TEST_CASE("Oversized heads get 431, oversized and chunked bodies 413 and 411; serving goes on") {
+  cpprof::Options o = LocalOptions();
+  o.max_header_bytes = 1024;
+  o.max_body_bytes = 100;
+  cpprof::Server server(o);
+  REQUIRE(server.Start().ok());
+  Reply r = Fetch(server.port(), "GET /debug/pprof/ HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+  CHECK(r.status == 431);
+  CHECK(r.head.find("X-Go-Pprof: 1\r\n") != std::string::npos);
+  r = Fetch(server.port(), "POST /debug/pprof/symbol HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+  CHECK(r.status == 413);
+  r = Fetch(server.port(), "POST /debug/pprof/symbol HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  CHECK(r.status == 411);
+  r = Fetch(server.port(), "BAD\r\n\r\n");
+  CHECK(r.status == 400);
+  r = Fetch(server.port(), "GET /debug/pprof/symbol HTTP/1.0\r\n\r\n");
+  CHECK(r.status == 200);
+  CHECK(r.head.find("Connection: close\r\n") != std::string::npos);
+  server.Stop();
+}
+
+TEST_CASE("Connections beyond max_connections are refused at once") {
+  cpprof::Options o = LocalOptions();
+  o.max_connections = 2;
+  cpprof::Server server(o);
+  REQUIRE(server.Start().ok());
+  int a = Connect(server.port());
+  int b = Connect(server.port());
+  // Make sure the server has accepted both.
+  std::string buffer;
+  SendAll(a, "GET /debug/pprof/symbol HTTP/1.1\r\n\r\n");
+  CHECK(ReadReply(a, &buffer).status == 200);
+  SendAll(b, "GET /debug/pprof/symbol HTTP/1.1\r\n\r\n");
+  CHECK(ReadReply(b, &buffer).status == 200);
+  int c = Connect(server.port());
+  std::string cbuf;
+  Reply refused = ReadReply(c, &cbuf);
+  CHECK(refused.status == 503);
+  char byte;
+  CHECK(recv(c, &byte, 1, 0) <= 0);
+  close(c);
+  close(a);
+  // After one closes, a new client is served again.
+  CHECK(WaitFor([&] {
+    Reply r = Fetch(server.port(), "GET /debug/pprof/symbol HTTP/1.1\r\nConnection: close\r\n\r\n");
+    return r.status == 200;
+  }));
+  close(b);
+  server.Stop();
+}
+
+TEST_CASE("A request that stalls is answered 408 and closed after the read timeout") {
+  cpprof::Options o = LocalOptions();
+  o.read_timeout_ms = 200;
+  cpprof::Server server(o);
+  REQUIRE(server.Start().ok());
+  int fd = Connect(server.port());
+  SendAll(fd, "GET /debug/pprof/ HTTP/1.1\r\n");
+  std::string buffer;
+  Reply r = ReadReply(fd, &buffer);
+  CHECK(r.status == 408);
+  close(fd);
+  server.Stop();
+}
+
+TEST_CASE("Server listens on IPv6 loopback") {
+  int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return;  // no IPv6 on this host
+  close(probe);
+  cpprof::Options o = LocalOptions();
+  o.address = "[::1]:0";
+  cpprof::Server server(o);
+  cpprof::Status s = server.Start();
+  if (!s.ok()) {
+    MESSAGE("IPv6 loopback unavailable: " << s.message());
+    return;
+  }
+  int fd = Connect(server.port(), AF_INET6);
+  SendAll(fd, "GET /debug/pprof/symbol HTTP/1.1\r\nHost: [::1]\r\n\r\n");
+  std::string buffer;
+  CHECK(ReadReply(fd, &buffer).status == 200);
+  close(fd);
+  server.Stop();
+}
+
+namespace {
+
+// Returns the SigBlk mask of the first thread named `name`, or false.
+bool BlockedMaskOf(const std::string& wanted, unsigned long long* blocked) {
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return false;
+  bool found = false;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string base = std::string("/proc/self/task/") + e->d_name;
+    std::ifstream comm(base + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != wanted) continue;
+    std::ifstream status(base + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("SigBlk:", 0) == 0) {
+        *blocked = std::strtoull(line.c_str() + 7, nullptr, 16);
+        found = true;
+      }
+    }
+    break;
+  }
+  closedir(d);
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("Server threads block the host's signals but not the profiling signal") {
+  cpprof::Server server(LocalOptions());
+  REQUIRE(server.Start().ok());
+  // A request makes a worker exist too.
+  CHECK(Fetch(server.port(), "GET /debug/pprof/symbol HTTP/1.1\r\n\r\n").status == 200);
+  auto bit = [](int sig) { return 1ull << (sig - 1); };
+  for (const char* name : {"cpprof-http", "cpprof-http-w"}) {
+    unsigned long long blocked = 0;
+    REQUIRE(WaitFor([&] { return BlockedMaskOf(name, &blocked); }));
+    CHECK((blocked & bit(SIGPROF)) == 0);
+    CHECK((blocked & bit(SIGSEGV)) == 0);
+    CHECK((blocked & bit(SIGUSR1)) != 0);
+    CHECK((blocked & bit(SIGTERM)) != 0);
+    CHECK((blocked & bit(SIGPIPE)) != 0);
+  }
+  server.Stop();
+}
+
+TEST_CASE("The server requires its token") {
+  cpprof::Options o = LocalOptions();
+  o.token = "tok";
+  cpprof::Server server(o);
+  REQUIRE(server.Start().ok());
+  Reply r = Fetch(server.port(), "GET /debug/pprof/symbol HTTP/1.1\r\n\r\n");
+  CHECK(r.status == 401);
+  CHECK(r.head.find("WWW-Authenticate: Basic realm=\"cpprof\"\r\n") != std::string::npos);
+  r = Fetch(server.port(), "GET /debug/pprof/symbol HTTP/1.1\r\nAuthorization: Bearer tok\r\n\r\n");
+  CHECK(r.status == 200);
+  server.Stop();
+  REQUIRE(cpprof::Configure(cpprof::Options()).ok());
+}

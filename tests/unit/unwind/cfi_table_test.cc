@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The compact CFI tables: shape, the rules GCC/glibc produce at known
+// places, refresh behaviour and robustness against corrupt .eh_frame data.
+
+#include <dlfcn.h>
+#include <stdlib.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "unwind/cfi_table.h"
+#include "unwind/unwinder.h"
+
+namespace {
+
+using cpprof::internal::CfiRow;
+using cpprof::internal::CfiTableSet;
+using cpprof::internal::CurrentCfiTables;
+using cpprof::internal::FindModule;
+using cpprof::internal::FindRow;
+using cpprof::internal::ModuleEntry;
+using cpprof::internal::RefreshUnwindTables;
+
+const ModuleEntry* ModuleOf(const void* fn) {
+  return FindModule(CurrentCfiTables(), reinterpret_cast<uintptr_t>(fn));
+}
+
+int CountRule(const ModuleEntry& m, uint8_t rule) {
+  int n = 0;
+  for (size_t i = 0; i < m.count; ++i) n += m.rows[i].rule == rule;
+  return n;
+}
+
+TEST_CASE("Tables cover every loaded module, sorted, with strictly increasing rows") {
+  REQUIRE(RefreshUnwindTables());
+  const CfiTableSet* set = CurrentCfiTables();
+  REQUIRE(set != nullptr);
+  CHECK(set->entries.size() >= 4);  // executable, libc, libstdc++, ld.so at least
+  for (size_t i = 0; i < set->entries.size(); ++i) {
+    const ModuleEntry& m = set->entries[i];
+    CHECK(m.lo < m.hi);
+    if (i > 0) CHECK(set->entries[i - 1].hi <= m.lo);
+    for (size_t r = 1; r < m.count; ++r) CHECK(m.rows[r - 1].pc < m.rows[r].pc);
+  }
+  const ModuleEntry* libc = ModuleOf(reinterpret_cast<const void*>(&qsort));
+  REQUIRE(libc != nullptr);
+  CHECK(libc->count > 1000);
+  CHECK(cpprof::internal::UnwindTablesBytes() > libc->count * sizeof(CfiRow));
+}
+
+TEST_CASE("At a function's first instruction CFA is rsp + 8 and the return address at CFA - 8") {
+  REQUIRE(RefreshUnwindTables());
+  for (const void* fn : {reinterpret_cast<const void*>(&qsort), reinterpret_cast<const void*>(&strtol),
+                         reinterpret_cast<const void*>(&RefreshUnwindTables)}) {
+    const ModuleEntry* m = ModuleOf(fn);
+    REQUIRE(m != nullptr);
+    const CfiRow* row = FindRow(*m, reinterpret_cast<uintptr_t>(fn));
+    REQUIRE(row != nullptr);
+    CHECK(row->rule == cpprof::internal::kCfaSp);
+    CHECK(row->cfa_offset == 8);
+    CHECK(row->ra_offset == -8);
+    CHECK(row->fp_offset == cpprof::internal::kFpSame);
+  }
+}
+
+TEST_CASE("glibc's thread entry, signal trampoline and PLT get their special rules") {
+  REQUIRE(RefreshUnwindTables());
+  const ModuleEntry* libc = ModuleOf(reinterpret_cast<const void*>(&qsort));
+  REQUIRE(libc != nullptr);
+  CHECK(CountRule(*libc, cpprof::internal::kCfaEnd) >= 1);     // clone/clone3: RA undefined
+  CHECK(CountRule(*libc, cpprof::internal::kCfaSignal) >= 1);  // __restore_rt ("zRS" CIE)
+  int plt = 0;
+  for (const ModuleEntry& m : CurrentCfiTables()->entries) plt += CountRule(m, cpprof::internal::kCfaPlt);
+  CHECK(plt >= 1);  // lazy-binding .plt of some module
+}
+
+TEST_CASE("RefreshUnwindTables keeps the published set when no module changed") {
+  REQUIRE(RefreshUnwindTables());
+  const CfiTableSet* before = CurrentCfiTables();
+  REQUIRE(RefreshUnwindTables());
+  CHECK(CurrentCfiTables() == before);
+  cpprof::internal::ReleaseRetiredUnwindTables();
+}
+
+TEST_CASE("ParseEhFrame survives corrupt section data") {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> buf(8192);
+  for (int round = 0; round < 2000; ++round) {
+    for (auto& b : buf) b = static_cast<uint8_t>(rng());
+    buf[0] = 1;                                          // version
+    buf[1] = round % 2 ? 0x1b : static_cast<uint8_t>(rng());  // eh_frame_ptr encoding
+    buf[2] = 0x03;                                       // fde_count: udata4
+    buf[3] = round % 3 ? 0x3b : 0xff;                    // table: datarel sdata4 / none
+    uint32_t count = rng() % 64;
+    std::memcpy(&buf[8], &count, 4);
+    cpprof::internal::ModuleTable table;
+    uintptr_t lo = reinterpret_cast<uintptr_t>(buf.data());
+    table.bias = lo - (rng() % 4096);
+    cpprof::internal::ParseEhFrame(lo, lo, lo + buf.size(), &table);
+    for (size_t r = 1; r < table.rows.size(); ++r) CHECK(table.rows[r - 1].pc < table.rows[r].pc);
+  }
+}
+
+}  // namespace
