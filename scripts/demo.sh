@@ -5,4 +5,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install_deps.sh"
 "$root/scripts/build.sh"
-exec "$root/build/examples/demo_server/cpprof_demo" --addr "${CPPROF_ADDR:-127.0.0.1:6060}" "$@"
+addr="${CPPROF_ADDR:-127.0.0.1:6060}"
+exec env -u CPPROF_ADDR "$root/build/examples/demo_server/cpprof_demo" --addr "$addr" "$@"

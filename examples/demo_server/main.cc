@@ -20,7 +20,11 @@
 
 int main(int argc, char** argv) {
   cpprof::Options options;
-  if (const char* env = getenv("CPPROF_ADDR"); env != nullptr && *env != '\0') options.address = env;
+  // With CPPROF_ADDR set, the library already started the endpoint when it
+  // was loaded (as it would in any program); the demo then only reports it.
+  const char* env_addr = getenv("CPPROF_ADDR");
+  const bool started_by_environment = env_addr != nullptr && *env_addr != '\0';
+  if (started_by_environment) options.address = env_addr;
   int threads = 2;
   int seconds = 0;  // 0 = run until killed
   for (int i = 1; i < argc; ++i) {
@@ -35,16 +39,20 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  // Started here explicitly; with CPPROF_ADDR set the library would also
-  // start it at load time, and this call then reports the port in use.
   cpprof::Server server(options);
-  cpprof::Status status = server.Start();
-  if (!status.ok()) {
-    fprintf(stderr, "cpprof: %s\n", status.message().c_str());
-    return 1;
+  int port = 0;
+  if (started_by_environment) {
+    port = atoi(options.address.substr(options.address.rfind(':') + 1).c_str());
+  } else {
+    cpprof::Status status = server.Start();
+    if (!status.ok()) {
+      fprintf(stderr, "cpprof: %s\n", status.message().c_str());
+      return 1;
+    }
+    port = server.port();
   }
   std::string host = options.address.substr(0, options.address.rfind(':'));
-  std::string base = "http://" + host + ":" + std::to_string(server.port());
+  std::string base = "http://" + host + ":" + std::to_string(port);
   printf("cpprof demo: endpoint on %s/debug/pprof/ (%d worker threads)\n", base.c_str(), threads);
   printf("hottest function: demo::SpinHot\n");
   printf("try:\n");

@@ -72,6 +72,21 @@ void RegisterMemoryUser(const char* name, size_t (*bytes)()) {
   Own().memory_users.emplace_back(name, bytes);
 }
 
+double HandlerNanosQuantile(double q) {
+  SelfCounters& c = GetSelfCounters();
+  uint64_t counts[40];
+  uint64_t total = 0;
+  for (int b = 0; b < 40; ++b) total += counts[b] = c.cpu_handler_ns_log2[b].load(std::memory_order_relaxed);
+  if (total == 0) return 0;
+  uint64_t rank = static_cast<uint64_t>(q * static_cast<double>(total - 1));
+  uint64_t seen = 0;
+  for (int b = 0; b < 40; ++b) {
+    seen += counts[b];
+    if (seen > rank) return static_cast<double>(1ull << b) * 1.41421356;
+  }
+  return 0;
+}
+
 void RegisterStatProvider(const char* name, const char* help, double (*value)()) {
   std::lock_guard<std::mutex> lock(Own().mu);
   for (const auto& p : Own().providers) {
@@ -89,6 +104,10 @@ std::vector<StatLine> CollectSelfStats() {
       "Profiling signals dropped at entry (stale timer or not cpprof's).");
   add("cpu_handler_seconds_total", c.cpu_handler_ns.load() / 1e9,
       "Wall time spent inside cpprof's CPU signal handler, all threads.");
+  add("cpu_handler_median_seconds", HandlerNanosQuantile(0.5) / 1e9,
+      "Median time of one CPU signal handler run (power-of-two histogram).");
+  add("cpu_handler_p99_seconds", HandlerNanosQuantile(0.99) / 1e9,
+      "99th percentile time of one CPU signal handler run (power-of-two histogram).");
   add("cpu_samples_total", c.cpu_samples.load(), "CPU samples stored, weighted by 1 + timer overrun.");
   add("cpu_samples_dropped_total", c.cpu_samples_dropped.load(),
       "CPU samples lost because the stack table was full (shown in profiles as a synthetic frame).");

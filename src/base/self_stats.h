@@ -25,6 +25,10 @@ struct SelfCounters {
   std::atomic<uint64_t> cpu_signals{0};          // profiling signals handled
   std::atomic<uint64_t> cpu_signals_ignored{0};  // stale or foreign signals dropped at entry
   std::atomic<uint64_t> cpu_handler_ns{0};       // wall time spent inside the CPU handler
+  // Handler durations by power of two: bucket b counts durations in
+  // [2^b, 2^(b+1)) ns. The wall-time total above includes the rare handler
+  // that was preempted; the median from this histogram does not care.
+  std::atomic<uint64_t> cpu_handler_ns_log2[40] = {};
   std::atomic<uint64_t> cpu_samples{0};          // samples stored (weighted by 1 + overrun)
   std::atomic<uint64_t> cpu_samples_dropped{0};  // samples lost because the stack table was full
   std::atomic<uint64_t> cpu_overruns{0};         // timer expirations folded into one signal
@@ -36,6 +40,17 @@ struct SelfCounters {
 // reach it without locks.
 inline SelfCounters g_self_counters;
 CPPROF_SIGNAL_SAFE inline SelfCounters& GetSelfCounters() { return g_self_counters; }
+
+// Signal-safe. Records one handler duration in the histogram.
+CPPROF_SIGNAL_SAFE inline void RecordHandlerNanos(uint64_t ns) {
+  int bucket = ns == 0 ? 0 : 63 - __builtin_clzll(ns);
+  if (bucket > 39) bucket = 39;
+  g_self_counters.cpu_handler_ns_log2[bucket].fetch_add(1, std::memory_order_relaxed);
+}
+
+// Returns the q-quantile (0..1) of handler durations in ns, from the
+// histogram (geometric middle of the bucket), or 0 with no data.
+double HandlerNanosQuantile(double q);
 
 // Own threads (HTTP workers, the sampling session's manager) register so
 // their CPU time is counted. Call from the thread itself.

@@ -22,6 +22,7 @@
 
 #include "base/raw_log.h"
 #include "cpprof/server.h"
+#include "profiles/cpu/cpu_profiler.h"
 #include "profiles/cpu/cpu_source.h"
 #include "registry/registry.h"
 
@@ -58,7 +59,10 @@ bool IsPrimaryInstance() {
 
 void RegisterBuiltinSources() {
   static std::once_flag once;
-  std::call_once(once, [] { Registry::Global().Register(NewCpuProfileSource()); });
+  std::call_once(once, [] {
+    CpuProfiler::Global();  // registers its figures on the stats page
+    Registry::Global().Register(NewCpuProfileSource());
+  });
 }
 
 Options ApplyEnvironment(Options o) {

@@ -160,8 +160,8 @@ int main(int argc, char** argv) {
   auto& c = cpprof::internal::GetSelfCounters();
   double handler_mean = c.cpu_signals.load() ? static_cast<double>(c.cpu_handler_ns.load()) / c.cpu_signals.load() : 0;
   printf("mode=%s hz=%d threads=%d ops_per_sec=%.1f cpu_seconds=%.3f sampled_cpu_seconds=%.3f "
-         "sample_ratio=%.4f handler_ns_mean=%.0f\n",
+         "sample_ratio=%.4f handler_ns_mean=%.0f handler_ns_median=%.0f\n",
          mode.c_str(), hz, threads, static_cast<double>(ops.load()) / (wall1 - wall0), cpu, sampled,
-         sampled >= 0 ? sampled / cpu : 0.0, handler_mean);
+         sampled >= 0 ? sampled / cpu : 0.0, handler_mean, cpprof::internal::HandlerNanosQuantile(0.5));
   return 0;
 }

@@ -40,6 +40,7 @@
 #include "profiles/cpu/cpu_signal.h"
 #include "profiles/cpu/cpu_timers.h"
 #include "stacks/stack_table.h"
+#include "base/safe_load.h"
 #include "unwind/unwinder.h"
 
 namespace cpprof {
@@ -113,6 +114,23 @@ CpuProfiler& CpuProfiler::Global() {
 CpuProfiler::CpuProfiler() {
   pthread_atfork(nullptr, nullptr, AtForkChild);
   RegisterMemoryUser("cpu_stack_tables", TablesBytes);
+  RegisterStatProvider("cpu_profile_windows_open", "CPU profile requests in progress.",
+                       [] { return static_cast<double>(Global().open_windows()); });
+  RegisterStatProvider("cpu_sampling_hz", "Rate of the running CPU sampling session, 0 when idle.",
+                       [] { return static_cast<double>(Global().active_hz()); });
+  RegisterStatProvider("cpu_threads_sampled", "Threads with an armed CPU timer right now.",
+                       [] { return static_cast<double>(Global().armed_threads()); });
+  RegisterStatProvider("unwind_stacks_truncated_total",
+                       "Stacks whose walk stopped before reaching a thread entry (depth cap or "
+                       "no unwind rule).",
+                       [] { return static_cast<double>(GetUnwindCounters().truncated.load()); });
+  RegisterStatProvider("unwind_bad_reads_total",
+                       "Stack reads refused as outside readable memory (walk ended there).",
+                       [] { return static_cast<double>(GetUnwindCounters().bad_reads.load()); });
+  RegisterStatProvider("unwind_frames_cfi_total", "Frames stepped with .eh_frame rules.",
+                       [] { return static_cast<double>(GetUnwindCounters().cfi_frames.load()); });
+  RegisterStatProvider("unwind_frames_fp_total", "Frames stepped with frame pointers.",
+                       [] { return static_cast<double>(GetUnwindCounters().fp_frames.load()); });
 }
 
 void CpuProfiler::set_table_capacity(size_t slots, size_t arena_pcs) {
@@ -137,6 +155,9 @@ size_t CpuProfiler::armed_threads() const {
 }
 
 void CpuProfiler::OnThreadStart() {
+  // Known stack bounds let the unwinder read this thread's stack without
+  // consulting the memory-map snapshot (which may predate the thread).
+  RegisterCurrentThreadStack();
   CpuProfiler& p = Global();
   std::lock_guard<std::mutex> lock(p.mu_);
   if (p.session_ && !p.session_->stopping) p.session_->timers->AddThread(CurrentTid());
