@@ -30,6 +30,16 @@ const ModuleEntry* ModuleOf(const void* fn) {
   return FindModule(CurrentCfiTables(), reinterpret_cast<uintptr_t>(fn));
 }
 
+// libc's own definition: in sanitizer builds &qsort (and dlsym(RTLD_DEFAULT))
+// is the sanitizer runtime's interceptor, not libc's function.
+const void* LibcFunction(const char* name) {
+  void* libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_NOW);
+  REQUIRE(libc != nullptr);
+  void* fn = dlsym(libc, name);
+  REQUIRE(fn != nullptr);
+  return fn;
+}
+
 int CountRule(const ModuleEntry& m, uint8_t rule) {
   int n = 0;
   for (size_t i = 0; i < m.count; ++i) n += m.rows[i].rule == rule;
@@ -47,7 +57,7 @@ TEST_CASE("Tables cover every loaded module, sorted, with strictly increasing ro
     if (i > 0) CHECK(set->entries[i - 1].hi <= m.lo);
     for (size_t r = 1; r < m.count; ++r) CHECK(m.rows[r - 1].pc < m.rows[r].pc);
   }
-  const ModuleEntry* libc = ModuleOf(reinterpret_cast<const void*>(&qsort));
+  const ModuleEntry* libc = ModuleOf(LibcFunction("qsort"));
   REQUIRE(libc != nullptr);
   CHECK(libc->count > 1000);
   CHECK(cpprof::internal::UnwindTablesBytes() > libc->count * sizeof(CfiRow));
@@ -70,7 +80,7 @@ TEST_CASE("At a function's first instruction CFA is rsp + 8 and the return addre
 
 TEST_CASE("glibc's thread entry, signal trampoline and PLT get their special rules") {
   REQUIRE(RefreshUnwindTables());
-  const ModuleEntry* libc = ModuleOf(reinterpret_cast<const void*>(&qsort));
+  const ModuleEntry* libc = ModuleOf(LibcFunction("qsort"));
   REQUIRE(libc != nullptr);
   CHECK(CountRule(*libc, cpprof::internal::kCfaEnd) >= 1);     // clone/clone3: RA undefined
   CHECK(CountRule(*libc, cpprof::internal::kCfaSignal) >= 1);  // __restore_rt ("zRS" CIE)
