@@ -139,6 +139,11 @@ void CpuProfiler::set_table_capacity(size_t slots, size_t arena_pcs) {
   table_arena_pcs_ = arena_pcs;
 }
 
+void CpuProfiler::set_rotation_enabled(bool enabled) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rotation_enabled_ = enabled;
+}
+
 int CpuProfiler::active_hz() const {
   std::lock_guard<std::mutex> lock(mu_);
   return session_ ? session_->hz : 0;
@@ -362,6 +367,7 @@ void CpuProfiler::ReleaseUnusedTablesLocked(Session* session) {
 
 void CpuProfiler::MaybeRotateTableLocked(Session* session) {
   StackTable* current = session->tables.back();
+  if (!rotation_enabled_) return;
   if (current->used_slots() < static_cast<size_t>(kRotateAtOccupancy * current->slot_count())) return;
   StackTable* fresh = StackTable::Create(table_slots_, table_arena_pcs_);
   if (fresh == nullptr) return;  // keep the full table; drops are counted

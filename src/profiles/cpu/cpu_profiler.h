@@ -57,6 +57,8 @@ class CpuProfiler {
 
   // Capacity of the tables created by new sessions (for tests).
   void set_table_capacity(size_t slots, size_t arena_pcs);
+  // Whether a full table is replaced by a fresh one (for tests).
+  void set_rotation_enabled(bool enabled);
 
  private:
   struct Session;
@@ -78,6 +80,7 @@ class CpuProfiler {
   int next_cookie_ = 0;
   size_t table_slots_ = 16384;
   size_t table_arena_pcs_ = 16384 * 24;
+  bool rotation_enabled_ = true;
 };
 
 }  // namespace internal

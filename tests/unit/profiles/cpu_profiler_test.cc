@@ -24,13 +24,13 @@ namespace cpprof {
 namespace internal {
 namespace {
 
-volatile uint64_t g_sink;
+std::atomic<uint64_t> g_sink{0};
 
 __attribute__((noinline)) void Burn(const std::atomic<bool>& stop) {
   uint64_t x = 1;
   while (!stop.load(std::memory_order_relaxed)) {
     for (int i = 0; i < 10000; ++i) x = x * 6364136223846793005ull + 1;
-    g_sink = x;
+    g_sink.store(x, std::memory_order_relaxed);
   }
 }
 
@@ -156,28 +156,40 @@ TEST_CASE("Threads that existed before profiling started are sampled") {
 __attribute__((noinline)) void Recurse(int depth, const std::atomic<bool>& stop) {
   if (depth > 0) {
     Recurse(depth - 1, stop);
-    g_sink = g_sink + 1;  // not a tail call: every depth is a distinct stack
+    g_sink.fetch_add(1, std::memory_order_relaxed);  // not a tail call: each depth is its own stack
     return;
   }
   uint64_t x = 1;
   for (int i = 0; i < 20000; ++i) x = x * 6364136223846793005ull + 1;
-  g_sink = x;
+  g_sink.store(x, std::memory_order_relaxed);
 }
 
 TEST_CASE("Samples that do not fit the stack table are counted and reported, not lost silently") {
+  // 64 slots, no rotation: more than 64 distinct (stack, thread) keys must
+  // overflow. Each thread is its own key, so this holds even where a
+  // sanitizer delivers signals only at one point of the loop.
   CpuProfiler::Global().set_table_capacity(64, 64 * 8);
-  std::atomic<bool> stop{false};
-  std::thread t([&stop] {
-    int d = 0;
-    while (!stop.load()) Recurse(d++ % 120, stop);
-  });
+  CpuProfiler::Global().set_rotation_enabled(false);
   uint64_t w = 0;
   REQUIRE(CpuProfiler::Global().BeginWindow(1000, SIGPROF, &w).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&stop] {
+      int d = 0;
+      while (!stop.load()) Recurse(d++ % 120, stop);
+    });
+  }
+  for (int i = 0; i < 100; ++i) {
+    std::thread t([] { Recurse(3, std::atomic<bool>{false}); Recurse(5, std::atomic<bool>{false}); });
+    t.join();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   StackProfile p = CpuProfiler::Global().EndWindow(w);
   stop = true;
-  t.join();
+  for (auto& t : threads) t.join();
   CpuProfiler::Global().set_table_capacity(16384, 16384 * 24);
+  CpuProfiler::Global().set_rotation_enabled(true);
   bool has_drop_frame = false;
   for (const auto& s : p.samples) {
     if (s.synthetic.find("dropped") != std::string::npos) has_drop_frame = s.values[0] > 0;

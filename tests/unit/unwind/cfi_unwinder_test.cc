@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstring>
 #include <random>
+#include <cerrno>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -43,6 +44,7 @@ struct Capture {
   uintptr_t bt[kMaxFrames];  // libunwind unw_backtrace
   int n_bt = 0;
   uint64_t truncated_delta = 0;
+  bool with_oracle = true;  // false: capture with cpprof only
 };
 
 // Captures with all three methods at (almost) the same point: their leaf
@@ -55,6 +57,7 @@ __attribute__((noinline)) void CaptureHere(void* arg) {
   getcontext(&uc);
   c->n_ours = CaptureStack(&uc, c->ours, kMaxFrames);
   c->truncated_delta = GetUnwindCounters().truncated.load() - truncated;
+  if (!c->with_oracle) return;
   unw_context_t ctx;
   unw_cursor_t cursor;
   unw_getcontext(&ctx);
@@ -141,12 +144,14 @@ SignalCapture* g_signal_capture;
 void ProfHandler(int, siginfo_t*, void* ucontext) {
   SignalCapture* s = g_signal_capture;
   if (s == nullptr || s->done.load()) return;
+  const int saved_errno = errno;  // libunwind may change it
   s->c.n_ours = CaptureStack(ucontext, s->c.ours, kMaxFrames);
   // Test only: libunwind from the handler, on the same ucontext.
   unw_cursor_t cursor;
   if (unw_init_local2(&cursor, static_cast<unw_context_t*>(ucontext), UNW_INIT_SIGNAL_FRAME) == 0) {
     s->c.n_step = OracleWalk(&cursor, s->c.step, kMaxFrames);
   }
+  errno = saved_errno;
   s->done.store(true);
 }
 
@@ -185,9 +190,15 @@ TEST_CASE("CaptureStack from a SIGPROF handler matches libunwind run in the hand
 TEST_CASE("CaptureStack on a std::thread worker reaches libc's thread entry (start_thread/clone3)") {
   REQUIRE(RefreshUnwindTables());
   Capture c;
+#if defined(__SANITIZE_THREAD__)
+  // libunwind's thread-exit destructor crashes inside TSan's mutex
+  // interceptor, so under TSan the worker is unwound by cpprof only (the
+  // frame-for-frame comparison runs in the other builds).
+  c.with_oracle = false;
+#endif
   std::thread worker([&c] { SortWithQsort(&CaptureHere, &c); });
   worker.join();
-  ExpectSameStack(c.ours, c.n_ours, c.step, c.n_step, 1);
+  if (c.with_oracle) ExpectSameStack(c.ours, c.n_ours, c.step, c.n_step, 1);
   ExpectCompleteThrough(c, "libstdc++");
 }
 
