@@ -15,11 +15,12 @@ namespace {
 
 int ThresholdFromEnvironment() {
   const char* v = getenv("CPPROF_LOG");
-  if (v == nullptr) return static_cast<int>(LogLevel::kWarning);
-  if (strcmp(v, "error") == 0) return 0;
-  if (strcmp(v, "info") == 0) return 2;
-  if (strcmp(v, "debug") == 0) return 3;
-  return 1;
+  if (v == nullptr) return static_cast<int>(LogLevel::kNotice);
+  if (strcmp(v, "error") == 0) return static_cast<int>(LogLevel::kError);
+  if (strcmp(v, "warning") == 0) return static_cast<int>(LogLevel::kWarning);
+  if (strcmp(v, "info") == 0) return static_cast<int>(LogLevel::kInfo);
+  if (strcmp(v, "debug") == 0) return static_cast<int>(LogLevel::kDebug);
+  return static_cast<int>(LogLevel::kNotice);
 }
 
 }  // namespace
@@ -27,7 +28,7 @@ int ThresholdFromEnvironment() {
 void RawLog(LogLevel level, const char* format, ...) {
   static const int threshold = ThresholdFromEnvironment();
   if (static_cast<int>(level) > threshold) return;
-  static const char* const kNames[] = {"error", "warning", "info", "debug"};
+  static const char* const kNames[] = {"error", "warning", "notice", "info", "debug"};
   char buf[1024];
   int n = snprintf(buf, sizeof(buf), "cpprof %s: ", kNames[static_cast<int>(level)]);
   va_list ap;

@@ -3,7 +3,7 @@
 // RawLog formats into a stack buffer and write(2)s it to stderr: no
 // allocation, no stdio locks. Usable anywhere except a signal handler's hot
 // path (vsnprintf is not formally async-signal-safe). Off below the level set
-// by CPPROF_LOG (error|warning|info|debug; default warning).
+// by CPPROF_LOG (error|warning|notice|info|debug; default notice).
 
 #ifndef CPPROF_SRC_BASE_RAW_LOG_H_
 #define CPPROF_SRC_BASE_RAW_LOG_H_
@@ -11,7 +11,7 @@
 namespace cpprof {
 namespace internal {
 
-enum class LogLevel { kError = 0, kWarning = 1, kInfo = 2, kDebug = 3 };
+enum class LogLevel { kError = 0, kWarning = 1, kNotice = 2, kInfo = 3, kDebug = 4 };
 
 void RawLog(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 

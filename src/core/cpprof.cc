@@ -7,6 +7,11 @@
 #include <cstdlib>
 #include <mutex>
 
+#include <unistd.h>
+
+#include <string>
+
+#include "base/raw_log.h"
 #include "core/lifecycle.h"
 
 namespace cpprof {
@@ -28,6 +33,13 @@ Status StartFromEnvironment() {
     return status;
   }
   server = s;
+  // With port 0 nobody else can tell where the endpoint ended up.
+  const std::string& bound = options.address;
+  if (bound.size() >= 2 && bound.compare(bound.size() - 2, 2, ":0") == 0) {
+    std::string host = bound.substr(0, bound.size() - 2);
+    internal::RawLog(internal::LogLevel::kNotice, "endpoint on http://%s:%d/debug/pprof/ (pid %d)",
+                     host.c_str(), s->port(), static_cast<int>(getpid()));
+  }
   return status;
 }
 

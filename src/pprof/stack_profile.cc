@@ -134,9 +134,19 @@ class Encoder {
     if (state.mapping_id == 0) {
       const Module& m = modules_[module_index];
       ProfileBuilder::Mapping mapping;
-      mapping.memory_start = m.start;
-      mapping.memory_limit = m.limit;
-      mapping.file_offset = m.file_offset;
+      // Page-aligned, exactly as the segment appears in /proc/self/maps (and
+      // in Go's profiles): pprof's local re-symbolization derives the load
+      // base from these three fields and expects page boundaries.
+      const uintptr_t kPage = 4096;
+      const uintptr_t shift = m.start & (kPage - 1);
+      if (m.file_offset >= shift) {
+        mapping.memory_start = m.start - shift;
+        mapping.file_offset = m.file_offset - shift;
+      } else {
+        mapping.memory_start = m.start;
+        mapping.file_offset = m.file_offset;
+      }
+      mapping.memory_limit = (m.limit + kPage - 1) & ~(kPage - 1);
       mapping.filename = m.path;
       mapping.build_id = m.build_id;
       state.mapping_id = builder_.AddMapping(mapping);

@@ -33,7 +33,9 @@ CPPROF_SIGNAL_SAFE inline uint64_t Mix(uint64_t h) {
 }
 
 CPPROF_SIGNAL_SAFE uint64_t HashStack(const uintptr_t* pcs, int depth, int32_t tid) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(static_cast<uint32_t>(tid));
+  // The tid is mixed on its own first: XORed into the same word as the
+  // leaf PC, (tid, pc) and (tid ^ d, pc ^ d) would collide.
+  uint64_t h = Mix(0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(static_cast<uint32_t>(tid)));
   for (int i = 0; i < depth; ++i) h = Mix(h ^ pcs[i]) + static_cast<uint64_t>(i);
   return Mix(h ^ static_cast<uint64_t>(depth)) | 1;
 }

@@ -44,6 +44,25 @@ TEST_CASE("StackTable stores each distinct stack once and sums its weights") {
   StackTable::Destroy(t);
 }
 
+TEST_CASE("StackTable keeps stacks apart when leaf PC and thread id differ by the same bits") {
+  StackTable* t = StackTable::Create(4096, 4096 * 4);
+  REQUIRE(t != nullptr);
+  // Consecutive tids spinning in the same loop: (tid, pc) and (tid ^ d, pc ^ d).
+  for (uintptr_t d = 1; d < 64; ++d) {
+    uintptr_t a[] = {0x401210, 0x401500, 0x401800};
+    uintptr_t b[] = {0x401210 ^ d, 0x401500, 0x401800};
+    REQUIRE(t->Add(a, 3, static_cast<int32_t>(14202), 1));
+    REQUIRE(t->Add(b, 3, static_cast<int32_t>(14202 ^ d), 1));
+  }
+  auto all = ReadAll(*t);
+  CHECK(all.size() == 64);
+  CHECK(all[{0x401210, 0x401500, 0x401800, 14202}] == 63);
+  for (uintptr_t d = 1; d < 64; ++d) {
+    CHECK(all[{0x401210 ^ d, 0x401500, 0x401800, static_cast<uintptr_t>(14202 ^ d)}] == 1);
+  }
+  StackTable::Destroy(t);
+}
+
 TEST_CASE("StackTable counts what it cannot store as dropped") {
   StackTable* t = StackTable::Create(64, 64 * 4);
   REQUIRE(t != nullptr);
