@@ -34,7 +34,7 @@ for m in "${modes[@]}"; do
     "$(median <<<"${ratio[$key]}")" "$(median <<<"${handler[$key]}")"
 done
 
-for b in unwind_bench symbolize_bench; do
+for b in unwind_bench symbolize_bench pprof_bench http_bench; do
   if [[ -x "$bin/$b" ]]; then
     echo "== $b =="
     "$bin/$b"
