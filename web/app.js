@@ -5,16 +5,15 @@
 // Profile bytes are decoded in a Web Worker (decode_worker.js); trees for a
 // thread filter, the callers view and the diff are built here on demand.
 
-import { parseProfile } from './pprof_decode.js';
 import {
-  buildModel, buildTree, buildCallersTree, buildDiffTree, flatCum, treeFlat,
-  layoutX, column, pathOf, findPath, searchTree, threadMask,
+  decodeAndBuild, buildTree, buildCallersTree, buildDiffTree, flatCum, treeFlat,
+  layoutX, column, pathOf, findPath, searchTree, frameMatches, frameOrder, threadMask,
 } from './profile_model.js';
 import { FlameView } from './flame.js';
 import { TopTable } from './top_table.js';
 import { formatValue, formatPercent } from './format.js';
-import { shortenName } from './names.js';
-import { readState, writeState, splitFocus, joinFocus, kViews } from './url_state.js';
+import { displayName } from './names.js';
+import { readState, writeState, dropPendingState, splitFocus, joinFocus, kViews } from './url_state.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,35 +26,47 @@ let worker = null;
 let workerSeq = 0;
 const workerWaits = new Map();
 
-function decodeBytes(bytes) {
-  if (!worker) {
-    try {
-      worker = new Worker(new URL('./decode_worker.js', import.meta.url), { type: 'module' });
-      worker.onmessage = (e) => {
-        const w = workerWaits.get(e.data.id);
-        if (!w) return;
-        workerWaits.delete(e.data.id);
-        if (e.data.error) w.reject(new Error(e.data.error)); else w.resolve(e.data);
-      };
-      worker.onerror = (e) => {
-        for (const w of workerWaits.values()) w.reject(new Error('decoder worker failed: ' + (e.message || 'error')));
-        workerWaits.clear();
-        worker = false;
-      };
-    } catch (e) {
+// Started when the page loads, so the worker's modules are fetched and
+// compiled before the first profile arrives.
+function startWorker() {
+  if (worker !== null) return;
+  try {
+    worker = new Worker(new URL('./decode_worker.js', import.meta.url), { type: 'module' });
+    worker.onmessage = (e) => {
+      if (e.data.names) {
+        // The worker builds the tree while the page sorts the frame names.
+        let order = null;
+        try {
+          order = frameOrder(e.data.names);
+        } catch (err) {
+          // The worker sorts them itself.
+        }
+        worker.postMessage({ id: e.data.id, order }, order ? [order.buffer] : []);
+        return;
+      }
+      const w = workerWaits.get(e.data.id);
+      if (!w) return;
+      workerWaits.delete(e.data.id);
+      if (e.data.error) {
+        w.reject(new Error(e.data.error));
+        return;
+      }
+      e.data.timings.deliverMs = performance.timeOrigin + performance.now() - e.data.sentAt;
+      w.resolve(e.data);
+    };
+    worker.onerror = (e) => {
+      for (const w of workerWaits.values()) w.reject(new Error('decoder worker failed: ' + (e.message || 'error')));
+      workerWaits.clear();
       worker = false;
-    }
+    };
+  } catch (e) {
+    worker = false;
   }
-  if (worker === false) {
-    return (async () => {
-      const t0 = performance.now();
-      const profile = await parseProfile(bytes);
-      const t1 = performance.now();
-      const model = buildModel(profile);
-      const tree = buildTree(model, null);
-      return { model, tree, timings: { decodeMs: t1 - t0, treeMs: performance.now() - t1 } };
-    })();
-  }
+}
+
+function decodeInWorker(bytes) {
+  startWorker();
+  if (worker === false) return decodeAndBuild(bytes);
   return new Promise((resolve, reject) => {
     const id = ++workerSeq;
     workerWaits.set(id, { resolve, reject });
@@ -89,6 +100,7 @@ class App {
     this.main = null;   // {label, bytes, model, tree, fileName, url}
     this.base = null;
     this.caches = new Map();
+    this.nameCaches = new WeakMap();
     this.cur = null;    // what the graph shows
     this.zoom = 0;
     this.sel = -1;
@@ -190,7 +202,7 @@ class App {
       $('progress-text').textContent = 'Decoding ' + label + ' (' + (bytes.length / 1024).toFixed(0) + ' KiB)…';
       let decoded;
       try {
-        decoded = await decodeBytes(bytes);
+        decoded = await decodeInWorker(bytes);
       } catch (e) {
         throw new HttpError((spec.file ? 'The file ' : '') + label + ' could not be read: ' + e.message);
       } finally {
@@ -294,16 +306,26 @@ class App {
       () => threadMask(entry.model, this.state.thread));
   }
 
-  // Display names, shortened on first use (a profile can have 100k functions).
+  // Display names at the chosen detail (state.names), made on first use (a
+  // profile can have 100k functions). Cached per frame table and detail; the
+  // caches map is cleared when a profile is loaded.
   shortNames(names) {
-    return this.cached(names, () => new Proxy([], {
-      get(cache, k) {
-        if (typeof k !== 'string' || !/^\d+$/.test(k)) return cache[k];
-        let v = cache[k];
-        if (v === undefined) v = cache[k] = shortenName(names[k]);
-        return v;
-      },
-    }));
+    const mode = this.state.names || 'short';
+    let perMode = this.nameCaches.get(names);
+    if (!perMode) this.nameCaches.set(names, (perMode = new Map()));
+    let v = perMode.get(mode);
+    if (!v) {
+      v = new Proxy([], {
+        get(cache, k) {
+          if (typeof k !== 'string' || !/^\d+$/.test(k)) return cache[k];
+          let s = cache[k];
+          if (s === undefined) s = cache[k] = displayName(names[k], mode);
+          return s;
+        },
+      });
+      perMode.set(mode, v);
+    }
+    return v;
   }
 
   fullTree() {
@@ -334,7 +356,7 @@ class App {
     let cur = null;
     if (view === 'flame' || view === 'icicle') {
       const tree = this.fullTree();
-      cur = { kind: 'tree', tree, frameName: m.frameName, frameFile: m.frameFile, frameInline: m.frameInline, col: si, inverted: view === 'icicle' };
+      cur = { kind: 'tree', tree, frameName: m.frameName, frameFile: m.frameFile, col: si, inverted: view === 'icicle' };
     } else if (view === 'callers') {
       const fnName = splitFocus(st.focus)[0];
       const f = fnName !== undefined ? this.frameByName(fnName) : -1;
@@ -342,7 +364,7 @@ class App {
         $('view-note').textContent = 'Callers: click a function name in the table (or select a frame and press "Callers").';
       } else {
         const tree = this.cached('callers:' + f + ':' + st.thread, () => buildCallersTree(m, f, this.mask(this.main)));
-        cur = { kind: 'tree', tree, frameName: m.frameName, frameFile: m.frameFile, frameInline: m.frameInline, col: si, inverted: true };
+        cur = { kind: 'tree', tree, frameName: m.frameName, frameFile: m.frameFile, col: si, inverted: true };
         $('view-note').textContent = 'Callers of ' + fnName + ' (merged over all call sites; callers below).';
       }
       if (f < 0) this.renderTop(si, unit);
@@ -360,7 +382,7 @@ class App {
           this.showError('Diff: ' + e.message);
           return;
         }
-        cur = { kind: 'diff', tree: d.tree, frameName: d.frameName, frameFile: d.frameFile, frameInline: d.frameInline, inverted: false, diff: d };
+        cur = { kind: 'diff', tree: d.tree, frameName: d.frameName, frameFile: d.frameFile, inverted: false, diff: d };
         this.renderDiffTable(d, unit);
         $('view-note').textContent = 'Diff: base ' + this.base.label + ' → new ' + this.main.label +
           '. Red grew, blue shrank' + (st.diff === 'abs' ? ' (absolute values).' : ' (normalised by share of total).');
@@ -487,8 +509,7 @@ class App {
       if (cur) this.flame.setMark(null);
       return;
     }
-    const fm = new Uint8Array(cur.frameName.length);
-    for (let f = 0; f < fm.length; f++) fm[f] = re.test(cur.frameName[f]) ? 1 : 0;
+    const fm = frameMatches(cur.frameName, re);
     const r = searchTree(cur.tree, fm, cur.width, this.zoom);
     const denom = cur.width[this.zoom];
     this.lastMatched = { matched: r.matched, total: denom };
@@ -545,7 +566,7 @@ class App {
   nodeInfo(n) {
     const cur = this.cur;
     const t = cur.tree;
-    const name = n === 0 ? 'all' : cur.frameName[t.frame[n]] + (cur.frameInline[t.frame[n]] ? ' (inline)' : '');
+    const name = n === 0 ? 'all' : cur.frameName[t.frame[n]] + (t.inline[n] ? ' (inline)' : '');
     const file = n === 0 ? '' : cur.frameFile[t.frame[n]];
     const line = t.line[n];
     const where = file ? file + (line ? ':' + line : '') : '';
@@ -703,6 +724,11 @@ class App {
       writeState(this.state, false);
       this.render(true);
     });
+    $('names-select').addEventListener('change', (e) => {
+      this.state.names = e.target.value === 'short' ? '' : e.target.value;
+      writeState(this.state, false);
+      this.render(false);
+    });
     $('diff-mode').addEventListener('change', (e) => {
       this.state.diff = e.target.value;
       writeState(this.state, false);
@@ -779,16 +805,19 @@ class App {
       if (f) this.openFile(f);
     });
     addEventListener('popstate', () => {
+      dropPendingState();
       const old = this.state;
       this.state = readState(location.search);
       $('search').value = this.state.search;
       $('diff-mode').value = this.state.diff || '';
+      $('names-select').value = this.state.names || 'short';
       if (this.state.source && this.state.source !== old.source) this.load('main', { src: this.state.source });
       else this.render(true);
     });
     matchMedia('(prefers-color-scheme: dark)').addEventListener('change', (e) => {
       this.dark = e.matches;
       this.flame.charW = 0;
+      this.flame.themeCache = null;
       this.render(false);
     });
   }
@@ -860,6 +889,7 @@ class App {
   async start() {
     $('search').value = this.state.search;
     $('diff-mode').value = this.state.diff || '';
+    $('names-select').value = this.state.names || 'short';
     $('base-input').value = this.state.base;
     this.setStatus('idle');
     const idx = this.loadIndex();
@@ -871,6 +901,7 @@ class App {
   }
 }
 
+startWorker();
 const app = new App();
 window.cpprofApp = app;
 app.start();

@@ -1,20 +1,38 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Web Worker: gunzip + decode + frame table + full call tree, off the main
-// thread, so a big profile never freezes the page. Replies with typed arrays
-// transferred (not copied).
+// thread, so a big profile never freezes the page. Replies with the typed
+// arrays' buffers transferred (moved, not copied); only the string tables and
+// a few small objects are cloned.
 //   in:  {id, bytes: ArrayBuffer}
-//   out: {id, model, tree, timings} | {id, error}
+//   out: {id, model, tree, timings, sentAt} | {id, error}
+// sentAt is an absolute time (timeOrigin + now) so the page can measure the
+// message's delivery.
+// While the tree is built, the page sorts the frame names (a second core):
+//   out: {id, names: string[]}   in: {id, order: Int32Array} (or {id, order: null})
 
-import { parseProfile } from './pprof_decode.js';
-import { buildModel, buildTree } from './profile_model.js';
+import { decodeAndBuild } from './profile_model.js';
+
+const orderWaits = new Map();
+
+function orderOnPage(id) {
+  return (names) => new Promise((resolve, reject) => {
+    orderWaits.set(id, { resolve, reject });
+    self.postMessage({ id, names });
+  });
+}
 
 function buffersOf(obj, out, seen) {
   if (!obj || typeof obj !== 'object' || seen.has(obj)) return out;
   seen.add(obj);
   if (ArrayBuffer.isView(obj)) {
+    seen.add(obj.buffer);
     if (!out.includes(obj.buffer)) out.push(obj.buffer);
     return out;
+  }
+  if (Array.isArray(obj)) {
+    // String tables: nothing to transfer inside.
+    if (obj.length && typeof obj[0] === 'string') return out;
   }
   for (const k of Object.keys(obj)) buffersOf(obj[k], out, seen);
   return out;
@@ -22,14 +40,18 @@ function buffersOf(obj, out, seen) {
 
 self.onmessage = async (e) => {
   const { id, bytes } = e.data;
+  if ('order' in e.data) {
+    const w = orderWaits.get(id);
+    orderWaits.delete(id);
+    if (w) {
+      if (e.data.order) w.resolve(e.data.order);
+      else w.reject(new Error('no order'));
+    }
+    return;
+  }
   try {
-    const t0 = performance.now();
-    const profile = await parseProfile(new Uint8Array(bytes));
-    const t1 = performance.now();
-    const model = buildModel(profile);
-    const tree = buildTree(model, null);
-    const t2 = performance.now();
-    const msg = { id, model, tree, timings: { decodeMs: t1 - t0, treeMs: t2 - t1 } };
+    const { model, tree, timings } = await decodeAndBuild(new Uint8Array(bytes), orderOnPage(id));
+    const msg = { id, model, tree, timings, sentAt: performance.timeOrigin + performance.now() };
     self.postMessage(msg, buffersOf({ model, tree }, [], new Set()));
   } catch (err) {
     self.postMessage({ id, error: err && err.message ? err.message : String(err) });

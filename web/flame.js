@@ -223,15 +223,32 @@ export class FlameView {
     return c;
   }
 
-  /** Draws the visible part. Returns the number of frames drawn. */
+  // Theme colours from the CSS custom properties, read once per theme (reading
+  // computed style on every draw forces a style recalculation).
+  theme() {
+    if (this.themeCache && this.themeCache.dark === !!(this.data && this.data.dark)) return this.themeCache;
+    const styles = getComputedStyle(this.host);
+    const v = (name, dflt) => styles.getPropertyValue(name).trim() || dflt;
+    this.themeCache = {
+      dark: !!(this.data && this.data.dark),
+      bg: v('--bg', '#fff'), fg: v('--frame-text', '#000'), dim: v('--dim', '#ccc'), tiny: v('--tiny', '#bbb'),
+      match: v('--match', '#e040e0'), selected: v('--selected', '#000'),
+    };
+    return this.themeCache;
+  }
+
+  /**
+   * Draws the visible part. Returns the number of frames drawn. Boxes are
+   * collected first and then filled one colour at a time (one path per
+   * colour), and all labels are drawn last with one fill style: canvas state
+   * changes, not the rectangles, are what costs.
+   */
   draw() {
     const ctx = this.ctx;
     const dpr = this.dpr || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const styles = getComputedStyle(this.host);
-    const bg = styles.getPropertyValue('--bg').trim() || '#fff';
-    const fg = styles.getPropertyValue('--frame-text').trim() || '#000';
-    ctx.fillStyle = bg;
+    const th = this.theme();
+    ctx.fillStyle = th.bg;
     ctx.fillRect(0, 0, this.cssW, this.cssH);
     if (!this.data) return 0;
     const d = this.data;
@@ -244,26 +261,24 @@ export class FlameView {
     if (!this.charW) this.charW = ctx.measureText('MMMMMMMMMM').width / 10;
     const charW = this.charW;
     const minPx = 1;
-    let drawn = 0;
     const dFirst = Math.max(0, Math.min(this.depthAtY(0), this.depthAtY(this.cssH)) - 1);
     const dLast = Math.min(tree.maxDepth, Math.max(this.depthAtY(0), this.depthAtY(this.cssH)) + 1);
-    const dim = styles.getPropertyValue('--dim').trim() || '#ccc';
-    const tiny = styles.getPropertyValue('--tiny').trim() || '#bbb';
-    const hl = styles.getPropertyValue('--match').trim() || '#e040e0';
-    const sel = styles.getPropertyValue('--selected').trim() || '#000';
+    // Boxes by fill colour: colour -> flat [left, y, w, ...].
+    const byColor = new Map();
+    const add = (color, l, y, w) => {
+      let a = byColor.get(color);
+      if (!a) byColor.set(color, (a = []));
+      a.push(l, y, w);
+    };
+    const labels = [];   // [node, left, right, y, ...]
+    let drawn = 0;
     for (let dep = dFirst; dep <= dLast; dep++) {
       const y = this.rowY(dep);
       if (y + kRowH < 0 || y > this.cssH) continue;
       const a = levelStart[dep], b = levelStart[dep + 1];
       let i = FlameView.lowerEnd(levels, a, b, x, width, x0);
       let runStart = -1, runEnd = -1;
-      const flushRun = () => {
-        if (runStart >= 0) {
-          ctx.fillStyle = tiny;
-          ctx.fillRect(runStart, y, Math.max(1, runEnd - runStart), kRowH - 1);
-          runStart = -1;
-        }
-      };
+      const above = dep < zd;
       while (i < b) {
         const n = levels[i];
         const nx = x[n];
@@ -280,28 +295,43 @@ export class FlameView {
           runEnd = Math.max(runEnd, Math.min(this.cssW, px + minPx));
           continue;
         }
-        flushRun();
+        if (runStart >= 0) {
+          add(th.tiny, runStart, y, Math.max(1, runEnd - runStart));
+          runStart = -1;
+        }
         const left = Math.max(0, px);
         const right = Math.min(this.cssW, px + pw);
-        const above = dep < zd;
-        ctx.fillStyle = above ? dim : (this.mark && this.mark[n] ? hl : this.colorOf(n));
-        ctx.fillRect(left, y, Math.max(1, right - left - 1), kRowH - 1);
-        if (n === this.selected || n === this.hover) {
-          ctx.strokeStyle = sel;
-          ctx.lineWidth = n === this.selected ? 2 : 1;
-          ctx.strokeRect(left + 0.5, y + 0.5, Math.max(1, right - left - 2), kRowH - 2);
-        }
-        const room = Math.floor((right - left - 6) / charW);
-        if (room >= 3) {
-          let label = n === 0 ? d.rootLabel : d.shortName[tree.frame[n]];
-          if (label.length > room) label = label.slice(0, room - 1) + '…';
-          ctx.fillStyle = fg;
-          ctx.fillText(label, left + 3, y + kRowH / 2);
-        }
+        add(above ? th.dim : (this.mark && this.mark[n] ? th.match : this.colorOf(n)), left, y, Math.max(1, right - left - 1));
+        labels.push(n, left, right, y);
         drawn++;
         i++;
       }
-      flushRun();
+      if (runStart >= 0) add(th.tiny, runStart, y, Math.max(1, runEnd - runStart));
+    }
+    const h = kRowH - 1;
+    for (const [color, a] of byColor) {
+      ctx.fillStyle = color;
+      ctx.beginPath();
+      for (let k = 0; k < a.length; k += 3) ctx.rect(a[k], a[k + 1], a[k + 2], h);
+      ctx.fill();
+    }
+    ctx.strokeStyle = th.selected;
+    for (let k = 0; k < labels.length; k += 4) {
+      const n = labels[k];
+      if (n !== this.selected && n !== this.hover) continue;
+      const left = labels[k + 1], right = labels[k + 2], y = labels[k + 3];
+      ctx.lineWidth = n === this.selected ? 2 : 1;
+      ctx.strokeRect(left + 0.5, y + 0.5, Math.max(1, right - left - 2), kRowH - 2);
+    }
+    ctx.fillStyle = th.fg;
+    for (let k = 0; k < labels.length; k += 4) {
+      const left = labels[k + 1], right = labels[k + 2];
+      const room = Math.floor((right - left - 6) / charW);
+      if (room < 3) continue;
+      const n = labels[k];
+      let label = n === 0 ? d.rootLabel : d.shortName[tree.frame[n]];
+      if (label.length > room) label = label.slice(0, room - 1) + '…';
+      ctx.fillText(label, left + 3, labels[k + 3] + kRowH / 2);
     }
     this.lastDrawn = drawn;
     return drawn;

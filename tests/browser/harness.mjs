@@ -39,13 +39,17 @@ async function waitHttp(url, deadline) {
 
 /**
  * Starts the demo server on a free port. Returns {base, port, hottest, proc, stop()}.
- * `hottest` is the function name the demo prints as its hottest.
+ * `hottest` is the function name the demo prints as its hottest. `threads`:
+ * the demo's busy worker threads (default: the demo's own, 2; 0 for a quiet
+ * server, e.g. for timing the page).
  */
-export async function startDemo(binary) {
+export async function startDemo(binary, { threads } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const proc = spawn(binary, ['--addr', '127.0.0.1:' + port], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--addr', '127.0.0.1:' + port];
+    if (threads !== undefined) args.push('--threads', String(threads));
+    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     proc.stdout.on('data', (d) => { out += d; });
@@ -84,7 +88,8 @@ export const kCsp = "default-src 'self'; script-src 'self'; style-src 'self'; im
  * Go-style 404. For working on the page without the C++ build.
  */
 export function startDevServer(profiles, port = 0) {
-  const webDir = path.join(repo, 'web');
+  // CPPROF_UI_WEB_DIR: serve another copy of the page (e.g. an older one, to compare timings).
+  const webDir = path.resolve(process.env.CPPROF_UI_WEB_DIR || path.join(repo, 'web'));
   const srv = http.createServer((req, res) => {
     const u = new URL(req.url, 'http://x');
     const p = u.pathname;

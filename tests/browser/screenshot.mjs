@@ -19,8 +19,17 @@ try {
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto(server.base + '/debug/pprof/ui/?source=profile%3Fseconds%3D' + (file ? '0' : '5'));
   await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.status) && document.body.dataset.mainLoaded, null, { timeout: 120000 });
+  // Hover the root row, right of the middle, so the tooltip shows and the
+  // hot frames above stay uncovered.
+  const pt = await page.evaluate(() => {
+    const f = window.cpprofApp && window.cpprofApp.flame;
+    if (!f || !f.data) return null;
+    const r = f.canvas.getBoundingClientRect();
+    return { x: r.left + r.width * 0.8, y: r.top + f.rowY(0) + 9 };
+  });
   const box = await page.locator('.flame-canvas').boundingBox();
-  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height - 40);
+  if (pt) await page.mouse.move(pt.x, pt.y);
+  else await page.mouse.move(box.x + box.width * 0.8, box.y + box.height - 10);
   await page.screenshot({ path: out });
   console.log('wrote ' + out);
 } finally {

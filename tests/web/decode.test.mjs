@@ -17,10 +17,12 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { parseProfile, decodeProfile, ProfileError } from '../../web/pprof_decode.js';
-import { buildModel, buildTree, buildCallersTree, flatCum, searchTree, layoutX, column } from '../../web/profile_model.js';
-import { shortenName } from '../../web/names.js';
+import {
+  buildModel, buildTree, buildCallersTree, flatCum, searchTree, frameMatches, layoutX, column, stackFramesOf, threadMask,
+} from '../../web/profile_model.js';
+import { shortenName, displayName } from '../../web/names.js';
 import { formatValue } from '../../web/format.js';
-import { encodeProfile, gzip } from './pprof_encode.mjs';
+import { encodeProfile, gzip, syntheticBig } from './pprof_encode.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let dir;
@@ -146,9 +148,97 @@ function parseTop(text) {
     const t = /of (\d+)\D* total/.exec(l);
     if (t && total === null) total = Number(t[1]);
     const m = /^\s*(\d+)\D*\s+[\d.]+%\s+[\d.]+%\s+(\d+)\D*\s+[\d.]+%\s+(.*)$/.exec(l);
-    if (m) rows.set(m[3], { flat: Number(m[1]), cum: Number(m[2]) });
+    // pprof labels a function "(inline)" or "(partial-inline)" by how it is
+    // called; the function is one row either way.
+    if (m) rows.set(m[3].replace(/ \((partial-)?inline\)$/, ''), { flat: Number(m[1]), cum: Number(m[2]) });
   }
   return { rows, total };
+}
+
+// The call tree (and a thread-filtered one) against a naive one built with
+// string path keys: node set, self and total per column, parent/depth links,
+// children in name order, levels left to right; search against a naive sum.
+function checkTree(model, mask = null) {
+  const p = model.profile;
+  const T = p.sampleTypes.length;
+  const frames = stackFramesOf(model);
+  const want = new Map();  // root-first path of frame ids joined by ',' -> {self, total}
+  const nS = model.stackStart.length - 1;
+  for (let s = 0; s < nS; s++) {
+    if (mask && !mask[s]) continue;
+    const path = [];
+    for (let i = model.stackStart[s + 1]; i-- > model.stackStart[s];) path.push(frames[i]);
+    for (let d = 0; d <= path.length; d++) {
+      const key = path.slice(0, d).join(',');
+      let e = want.get(key);
+      if (!e) want.set(key, (e = { self: new Array(T).fill(0), total: new Array(T).fill(0) }));
+      for (let t = 0; t < T; t++) {
+        const v = p.values[s * T + t];
+        e.total[t] += v;
+        if (d === path.length) e.self[t] += v;
+      }
+    }
+  }
+  const tree = buildTree(model, mask);
+  const keyOf = new Array(tree.n);
+  keyOf[0] = '';
+  for (let x = 1; x < tree.n; x++) {
+    assert.ok(tree.parent[x] < x, 'parent created first');
+    assert.equal(tree.depth[x], tree.depth[tree.parent[x]] + 1);
+    keyOf[x] = (keyOf[tree.parent[x]] ? keyOf[tree.parent[x]] + ',' : '') + tree.frame[x];
+  }
+  // Nodes of zero-valued samples may exist in ours; every path with a value must.
+  const seen = new Set(keyOf);
+  for (const [k, e] of want) if (e.total.some((v) => v !== 0)) assert.ok(seen.has(k), 'missing node ' + k);
+  for (let x = 0; x < tree.n; x++) {
+    const e = want.get(keyOf[x]);
+    assert.ok(e, 'extra node ' + keyOf[x]);
+    for (let t = 0; t < T; t++) {
+      assert.equal(tree.total[x * T + t], e.total[t], 'total of ' + keyOf[x]);
+      assert.equal(tree.self[x * T + t], e.self[t], 'self of ' + keyOf[x]);
+    }
+  }
+  // Children: each node once, under its parent, sorted by name (ties by frame id).
+  assert.equal(tree.children.length, tree.n - 1);
+  for (let x = 0; x < tree.n; x++) {
+    let prev = -1;
+    for (let j = tree.childStart[x]; j < tree.childStart[x + 1]; j++) {
+      const c = tree.children[j];
+      assert.equal(tree.parent[c], x);
+      if (prev >= 0) {
+        const a = model.frameName[tree.frame[prev]], b = model.frameName[tree.frame[c]];
+        assert.ok(a < b || (a === b && tree.frame[prev] < tree.frame[c]), 'children order: ' + a + ' / ' + b);
+      }
+      prev = c;
+    }
+  }
+  // Levels: every node once, at its depth, left to right.
+  const w = column(tree, tree.total, T - 1);
+  const x0 = layoutX(tree, w);
+  assert.equal(new Set(tree.levels).size, tree.n);
+  for (let d = 0; d <= tree.maxDepth; d++) {
+    for (let i = tree.levelStart[d]; i < tree.levelStart[d + 1]; i++) {
+      assert.equal(tree.depth[tree.levels[i]], d);
+      if (i > tree.levelStart[d]) assert.ok(x0[tree.levels[i]] >= x0[tree.levels[i - 1]], 'level order');
+    }
+  }
+  // Search: the matched value is the sum over topmost matching nodes.
+  if (model.frameName.length > 1) {
+    const name = model.frameName[model.frameName.length >> 1];
+    const re = new RegExp('^' + name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
+    const fm = frameMatches(model.frameName, re);
+    let naive = 0;
+    for (let x = 1; x < tree.n; x++) {
+      if (!fm[tree.frame[x]]) continue;
+      let covered = false;
+      for (let a = tree.parent[x]; a > 0; a = tree.parent[a]) if (fm[tree.frame[a]]) covered = true;
+      if (!covered) naive += w[x];
+    }
+    const r = searchTree(tree, fm, w, 0);
+    assert.equal(r.matched, naive, 'search ' + re);
+    for (let x = 1; x < tree.n; x++) assert.equal(r.mark[x], w[x] !== 0 && fm[tree.frame[x]] ? 1 : 0);
+  }
+  return tree;
 }
 
 async function checkAgainstPprof(file, { topUnits = {} } = {}) {
@@ -180,7 +270,7 @@ async function checkAgainstPprof(file, { topUnits = {} } = {}) {
     const byName = new Map();
     model.frameName.forEach((fname, f) => {
       if (fc.flat[f] === 0 && fc.cum[f] === 0) return;
-      const name = fname + (model.frameInline[f] ? ' (inline)' : '');
+      const name = fname;
       const e = byName.get(name) || { flat: 0, cum: 0 };
       e.flat += fc.flat[f];
       e.cum += fc.cum[f];
@@ -189,6 +279,8 @@ async function checkAgainstPprof(file, { topUnits = {} } = {}) {
     for (const [name, v] of top.rows) assert.deepEqual(byName.get(name), v, 'flat/cum of ' + name + ' (' + type + ')');
     assert.equal(byName.size, top.rows.size, 'number of functions in -top');
   }
+  checkTree(model);
+  for (const th of model.threads) checkTree(model, threadMask(model, th));
   return { p, model };
 }
 
@@ -255,6 +347,43 @@ describe('decoder against go tool pprof', { timeout: 600000 }, () => {
     const f = path.join(dir, 'unpacked.pb.gz');
     fs.writeFileSync(f, gzip(encodeProfile({ ...spec, packed: false })));
     await checkAgainstPprof(f);
+  });
+});
+
+describe('synthetic profiles', () => {
+  test('big stacks: tree, thread trees and search match a naive build', () => {
+    const p = decodeProfile(syntheticBig({ nSamples: 6000, nStacks: 3000, nFuncs: 500, nBases: 60 }));
+    const m = buildModel(p);
+    assert.equal(p.sampleLocStart.length - 1, 3000);
+    const t = checkTree(m);
+    assert.equal(t.total[1], 6000 * 10000000);
+    checkTree(m, threadMask(m, 'worker-1'));
+  });
+
+  test('location ids beyond 31 bits decode like small ones', async () => {
+    const spec = {
+      sampleTypes: [['samples', 'count']],
+      samples: [
+        { stack: ['a::f()', 'main'], values: [3] },
+        { stack: ['b::g()', 'a::f()', 'main'], values: [5] },
+        { stack: ['c::h()', 'main'], values: [1] },
+      ],
+    };
+    const ref = buildModel(decodeProfile(encodeProfile(spec)));
+    const stacks = (m) => {
+      const f = stackFramesOf(m);
+      return Array.from(m.stackStart.subarray(1), (e, s) => Array.from(f.subarray(m.stackStart[s], e), (x) => m.frameName[x]).join(';'));
+    };
+    // Ids straddling 2^31, and ids near 2^40 (unpacked too).
+    for (const [base, packed] of [[2 ** 31 - 3, true], [2 ** 40, true], [2 ** 40, false]]) {
+      const bytes = encodeProfile({ ...spec, locationIdBase: base, packed });
+      const p = decodeProfile(bytes);
+      assert.equal(p.locId[0], base + 1);
+      assert.deepEqual(stacks(buildModel(p)), stacks(ref), 'base ' + base);
+      const f = path.join(dir, 'bigids.pb.gz');
+      fs.writeFileSync(f, gzip(bytes));
+      await checkAgainstPprof(f);
+    }
   });
 });
 
@@ -331,6 +460,29 @@ describe('display helpers', () => {
     assert.equal(shortenName('ns::operator<<(std::ostream&, ns::X const&)'), 'ns::operator<<(…)');
     assert.equal(shortenName('(anonymous namespace)::Run()'), '(anonymous namespace)::Run()');
     assert.equal(shortenName('main.(*T).Run'), 'main.(*T).Run');
+  });
+
+  test('name detail levels', () => {
+    const n = 'std::vector<int, std::allocator<int> >::push_back(int const&)';
+    assert.equal(displayName(n, 'full'), n);
+    assert.equal(displayName(n, 'params'), 'std::vector<int, std::allocator<int> >::push_back(…)');
+    assert.equal(displayName(n, 'short'), 'std::vector<…>::push_back(…)');
+    assert.equal(displayName(n, 'bogus'), 'std::vector<…>::push_back(…)');
+    // Parentheses inside template arguments are part of a type, not a parameter list.
+    const f = 'std::function<void (int)>::operator()(int) const';
+    assert.equal(displayName(f, 'params'), 'std::function<void (int)>::operator()(…) const');
+    assert.equal(displayName(f, 'short'), 'std::function<…>::operator()(…) const');
+    assert.equal(displayName('x::operator<=>(x const&)', 'params'), 'x::operator<=>(…)');
+    assert.equal(displayName('x::operator<(x const&, x const&)', 'short'), 'x::operator<(…)');
+    assert.equal(displayName('(anonymous namespace)::F<int>(int)', 'params'), '(anonymous namespace)::F<int>(…)');
+    assert.equal(displayName('(anonymous namespace)::F<int>(int)', 'short'), '(anonymous namespace)::F<…>(…)');
+    assert.equal(displayName('Foo::Bar()', 'short'), 'Foo::Bar()');
+    // Go: parentheses are part of method names; generics brackets are [].
+    assert.equal(displayName('main.(*T).Run', 'params'), 'main.(*T).Run');
+    assert.equal(displayName('main.(*T).Run', 'short'), 'main.(*T).Run');
+    // Unbalanced brackets: as is.
+    assert.equal(displayName('a::f(int', 'short'), 'a::f(int');
+    assert.equal(displayName('a::b<c::f(int)', 'params'), 'a::b<c::f(int)');
   });
 
   test('units', () => {

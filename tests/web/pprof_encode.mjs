@@ -61,12 +61,14 @@ const enc = new TextEncoder();
  *   sampleTypes: [[type, unit], ...], defaultSampleType?: type name,
  *   periodType?: [type, unit], period?, durationNanos?, timeNanos?,
  *   samples: [{stack: [leaf, ..., root] names, values: [...], labels?: {key: str}, numLabels?: {key: n}}],
- *   files?: {name: file}, lines?: {name: line}, packed?: bool (default true)
+ *   files?: {name: file}, lines?: {name: line}, packed?: bool (default true),
+ *   locationIdBase?: n (location ids are n+1, n+2, ...; default 0)
  * }
  * Returns uncompressed bytes (Uint8Array).
  */
 export function encodeProfile(spec) {
   const packed = spec.packed !== false;
+  const locBase = spec.locationIdBase || 0;
   const strings = [''];
   const sidx = new Map([['', 0]]);
   const s = (x) => {
@@ -89,7 +91,7 @@ export function encodeProfile(spec) {
   for (const [t, u] of spec.sampleTypes) w.message(1, (m) => { m.uint(1, s(t)); m.uint(2, s(u)); });
   for (const smp of spec.samples) {
     w.message(2, (m) => {
-      m.ints(1, smp.stack.map(fid), packed);   // location id == function id
+      m.ints(1, smp.stack.map((name) => locBase + fid(name)), packed);
       // Values are always written, zeros included (one per sample type).
       if (packed) {
         const v = new Writer();
@@ -107,7 +109,7 @@ export function encodeProfile(spec) {
   fnList.forEach((name, i) => {
     const id = i + 1;
     w.message(4, (m) => {
-      m.uint(1, id); m.uint(2, 1); m.uint(3, 0x400000 + id * 16);
+      m.uint(1, locBase + id); m.uint(2, 1); m.uint(3, 0x400000 + id * 16);
       m.message(4, (l) => { l.uint(1, id); l.uint(2, (spec.lines && spec.lines[name]) || 10 + (id % 90)); });
     });
   });
