@@ -47,6 +47,18 @@ PthreadCreateFn RealPthreadCreate() {
   return fn;
 }
 
+// ThreadSanitizer (and MemorySanitizer) start every thread through their own
+// start routine, which sets up the thread's sanitizer state. Our wrapper is
+// reached from their pthread_create interceptor and would run the hooks (and
+// instrumented code) in the new thread before that state exists, which
+// crashes. In such processes new threads are left to the periodic
+// /proc/self/task rescan instead.
+bool SanitizerOwnsThreadStart() {
+  static const bool owns = dlsym(RTLD_DEFAULT, "__tsan_init") != nullptr ||
+                           dlsym(RTLD_DEFAULT, "__msan_init") != nullptr;
+  return owns;
+}
+
 void RunExitHook(void*) {
   ThreadHook hook = g_on_exit.load(std::memory_order_acquire);
   if (hook != nullptr) hook();
@@ -93,7 +105,9 @@ extern "C" __attribute__((visibility("default"))) int pthread_create(
   PthreadCreateFn real = RealPthreadCreate();
   if (real == nullptr) return EAGAIN;
   g_created.fetch_add(1, std::memory_order_relaxed);
-  if (g_on_start.load(std::memory_order_acquire) == nullptr) return real(thread, attr, start, arg);
+  if (g_on_start.load(std::memory_order_acquire) == nullptr || SanitizerOwnsThreadStart()) {
+    return real(thread, attr, start, arg);
+  }
   auto* record = static_cast<StartRecord*>(malloc(sizeof(StartRecord)));
   if (record == nullptr) return real(thread, attr, start, arg);
   record->start = start;

@@ -39,7 +39,7 @@
 namespace {
 
 std::atomic<int> g_failures{0};
-volatile uint64_t g_sink;
+std::atomic<uint64_t> g_sink{0};  // keeps the work; atomic so TSan sees no race
 
 int64_t MonoNanos() {
   timespec ts;
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
       if (work == nullptr) {
         Problem("dlsym(churn_plugin_work) failed");
       } else {
-        g_sink = work(200000);
+        g_sink.store(work(200000), std::memory_order_relaxed);
       }
       if (dlclose(h) != 0) Problem(std::string("dlclose: ") + dlerror());
       dl_rounds.fetch_add(1);
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     pthread_setname_np(pthread_self(), "churn-threads");
     while (!stop.load()) {
       std::vector<std::thread> batch;
-      for (int i = 0; i < 4; ++i) batch.emplace_back([] { g_sink = Burn(100000); });
+      for (int i = 0; i < 4; ++i) batch.emplace_back([] { g_sink.store(Burn(100000), std::memory_order_relaxed); });
       for (auto& t : batch) t.join();
       thread_rounds.fetch_add(1);
     }
@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
           execl("/bin/true", "true", static_cast<char*>(nullptr));
           _exit(127);
         }
-        g_sink = Burn(3000000);  // a few ms of CPU in the child
+        g_sink.store(Burn(3000000), std::memory_order_relaxed);  // a few ms of CPU in the child
         _exit(0);
       }
       int status = 0;
@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   });
   loops.emplace_back([&] {
     pthread_setname_np(pthread_self(), "churn-busy");
-    while (!stop.load()) g_sink = Burn(1000000);
+    while (!stop.load()) g_sink.store(Burn(1000000), std::memory_order_relaxed);
   });
   for (auto& t : loops) t.join();
   watcher.join();
