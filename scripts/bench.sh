@@ -12,7 +12,7 @@ threads="$(nproc)"
 
 echo "== CPU profiler overhead: $threads threads, ${secs}s per run, $rounds interleaved rounds =="
 modes=("none 0" "cpprof 100" "gperftools 100" "cpprof 1000" "gperftools 1000")
-declare -A ops ratio handler
+declare -A ops ratio handler median
 for ((r = 0; r < rounds; r++)); do
   for m in "${modes[@]}"; do
     set -- $m
@@ -21,17 +21,18 @@ for ((r = 0; r < rounds; r++)); do
     ops[$key]+="$(sed -n 's/.*ops_per_sec=\([0-9.]*\).*/\1/p' <<<"$line") "
     ratio[$key]+="$(sed -n 's/.*sample_ratio=\([0-9.]*\).*/\1/p' <<<"$line") "
     handler[$key]+="$(sed -n 's/.*handler_ns_mean=\([0-9.]*\).*/\1/p' <<<"$line") "
+    median[$key]+="$(sed -n 's/.*handler_ns_median=\([0-9.]*\).*/\1/p' <<<"$line") "
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base="$(median <<<"${ops[none@0]}")"
-printf "%-16s %14s %12s %14s %16s\n" mode ops/s vs-none sample-ratio handler-ns-mean
+printf "%-16s %14s %12s %14s %16s %18s\n" mode ops/s vs-none sample-ratio handler-ns-mean handler-ns-median
 for m in "${modes[@]}"; do
   set -- $m
   key="$1@$2"
   o="$(median <<<"${ops[$key]}")"
-  printf "%-16s %14.1f %12.4f %14s %16s\n" "$key" "$o" "$(awk -v a="$o" -v b="$base" 'BEGIN{print a/b}')" \
-    "$(median <<<"${ratio[$key]}")" "$(median <<<"${handler[$key]}")"
+  printf "%-16s %14.1f %12.4f %14s %16s %18s\n" "$key" "$o" "$(awk -v a="$o" -v b="$base" 'BEGIN{print a/b}')" \
+    "$(median <<<"${ratio[$key]}")" "$(median <<<"${handler[$key]}")" "$(median <<<"${median[$key]}")"
 done
 
 for b in unwind_bench symbolize_bench pprof_bench http_bench; do
