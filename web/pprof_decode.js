@@ -575,6 +575,18 @@ function checkValueCounts(vs, nSamples, nTypes) {
 
 // Location ids -> indices, in place.
 function resolveLocationIds(sampleLocs, locIndex, bigIds) {
+  // The dense table read directly (the usual case): one array read per id.
+  const table = locIndex.table;
+  if (table !== null && bigIds.length === 0) {
+    const nt = table.length;
+    for (let i = 0; i < sampleLocs.length; i++) {
+      const id = sampleLocs[i];
+      const li = id < nt ? table[id] : -1;
+      if (li < 0) throw new ProfileError('sample refers to unknown location id ' + id);
+      sampleLocs[i] = li;
+    }
+    return;
+  }
   for (let i = 0; i < sampleLocs.length; i++) {
     const c = sampleLocs[i];
     const id = c >= 0 ? c : bigIds[-1 - c];
@@ -666,14 +678,14 @@ function resolveProfile(st) {
     locId: st.locId.take(),
     locAddress: st.locAddress.take(),
     locMapping,
-    locFolded: Uint8Array.from(st.locFolded.take()),
-    locLineStart: Uint32Array.from(st.locLineStart.take()),
+    locFolded: new Uint8Array(st.locFolded.take()),
+    locLineStart: new Uint32Array(st.locLineStart.take()),
     lineFn,
     lineNo: st.lineNo.take(),
-    sampleLocStart: Uint32Array.from(st.sampleLocStart.take()),
+    sampleLocStart: new Uint32Array(st.sampleLocStart.take()),
     sampleLocs,
     values: st.values.take(),
-    sampleLabelStart: Uint32Array.from(st.sampleLabelStart.take()),
+    sampleLabelStart: new Uint32Array(st.sampleLabelStart.take()),
     labelKey: st.labelKey.take(),
     labelStr: st.labelStr.take(),
     labelNum: st.labelNum.take(),
