@@ -71,6 +71,25 @@ show() {
 }
 
 # go tool pprof with the private HOME; never starts a browser.
+# Fetches one CPU profile URL four ways at once (so the windows overlap, as a
+# scraper and a person would): go tool pprof -top, -traces and -raw into
+# $WORK/{top,traces,raw}.txt, and the bytes as served into $WORK/cpu.pb.gz
+# (pprof -proto would save its own rewrite). Fails on any fetch error.
+fetch_cpu_views() {
+  local url="$1" p pids=()
+  pprof -top "$url" >"$WORK/top.txt" 2>"$WORK/top.err" &
+  pids+=("$!:top")
+  pprof -traces "$url" >"$WORK/traces.txt" 2>"$WORK/traces.err" &
+  pids+=("$!:traces")
+  pprof -raw "$url" >"$WORK/raw.txt" 2>"$WORK/raw.err" &
+  pids+=("$!:raw")
+  curl -sf -o "$WORK/cpu.pb.gz" --max-time 30 "$url" 2>"$WORK/curl.err" &
+  pids+=("$!:curl")
+  for p in "${pids[@]}"; do
+    wait "${p%%:*}" || { show "$WORK/${p#*:}.err"; show "$SERVER_LOG"; fail "fetch for ${p#*:} failed"; }
+  done
+}
+
 pprof() {
   go tool pprof "$@"
 }

@@ -35,18 +35,7 @@ read -r hot_first hot_last < <(awk '/^__attribute__.*SpinHot\(uint64_t/ {s=NR} s
 [[ -n "$hot_first" && -n "$hot_last" ]] || fail "cannot find demo::SpinHot in $workload"
 log "demo::SpinHot is $workload:$hot_first-$hot_last"
 
-pprof -top "$url" >"$WORK/top.txt" 2>"$WORK/top.err" &
-p1=$!
-pprof -traces "$url" >"$WORK/traces.txt" 2>"$WORK/traces.err" &
-p2=$!
-pprof -raw "$url" >"$WORK/raw.txt" 2>"$WORK/raw.err" &
-p3=$!
-# The profile exactly as served (pprof -proto would save its own rewrite).
-curl -sf -o "$WORK/cpu.pb.gz" --max-time 30 "$url" 2>"$WORK/curl.err" &
-p4=$!
-for p in "$p1:top" "$p2:traces" "$p3:raw" "$p4:curl"; do
-  wait "${p%%:*}" || { show "$WORK/${p#*:}.err"; fail "fetch for ${p#*:} failed"; }
-done
+fetch_cpu_views "$url"
 for f in top traces raw; do
   assert_not_contains "$WORK/$f.err" 'server response|could not|failed|error' "go tool pprof -$f complained"
 done

@@ -35,18 +35,7 @@ start_env_server "$bin" --threads 2
 log "third_party (preloaded) serving on $BASE"
 url="$BASE/debug/pprof/profile?seconds=3"
 
-pprof -top "$url" >"$WORK/top.txt" 2>"$WORK/top.err" &
-p1=$!
-pprof -traces "$url" >"$WORK/traces.txt" 2>"$WORK/traces.err" &
-p2=$!
-pprof -raw "$url" >"$WORK/raw.txt" 2>"$WORK/raw.err" &
-p3=$!
-# The profile exactly as served (pprof -proto would save its own rewrite).
-curl -sf -o "$WORK/cpu.pb.gz" --max-time 30 "$url" 2>"$WORK/curl.err" &
-p4=$!
-for p in "$p1:top" "$p2:traces" "$p3:raw" "$p4:curl"; do
-  wait "${p%%:*}" || { show "$WORK/${p#*:}.err"; show "$SERVER_LOG"; fail "fetch for ${p#*:} failed"; }
-done
+fetch_cpu_views "$url"
 
 top="$(top_entry "$WORK/top.txt")"
 [[ "$top" == "thirdparty::CrunchNumbers" ]] || { show "$WORK/top.txt"; fail "top flat entry is '$top', want thirdparty::CrunchNumbers"; }
