@@ -74,13 +74,15 @@ void RegisterMemoryUser(const char* name, size_t (*bytes)()) {
 
 double HandlerNanosQuantile(double q) {
   SelfCounters& c = GetSelfCounters();
-  uint64_t counts[40];
+  uint64_t counts[SelfCounters::kHandlerBuckets];
   uint64_t total = 0;
-  for (int b = 0; b < 40; ++b) total += counts[b] = c.cpu_handler_ns_log2[b].load(std::memory_order_relaxed);
+  for (int b = 0; b < SelfCounters::kHandlerBuckets; ++b) {
+    total += counts[b] = c.cpu_handler_ns_log2[b].load(std::memory_order_relaxed);
+  }
   if (total == 0) return 0;
   uint64_t rank = static_cast<uint64_t>(q * static_cast<double>(total - 1));
   uint64_t seen = 0;
-  for (int b = 0; b < 40; ++b) {
+  for (int b = 0; b < SelfCounters::kHandlerBuckets; ++b) {
     seen += counts[b];
     if (seen > rank) return static_cast<double>(1ull << b) * 1.41421356;
   }

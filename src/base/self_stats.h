@@ -28,7 +28,8 @@ struct SelfCounters {
   // Handler durations by power of two: bucket b counts durations in
   // [2^b, 2^(b+1)) ns. The wall-time total above includes the rare handler
   // that was preempted; the median from this histogram does not care.
-  std::atomic<uint64_t> cpu_handler_ns_log2[40] = {};
+  static constexpr int kHandlerBuckets = 40;
+  std::atomic<uint64_t> cpu_handler_ns_log2[kHandlerBuckets] = {};
   std::atomic<uint64_t> cpu_samples{0};          // samples stored (weighted by 1 + overrun)
   std::atomic<uint64_t> cpu_samples_dropped{0};  // samples lost because the stack table was full
   std::atomic<uint64_t> cpu_overruns{0};         // timer expirations folded into one signal
@@ -44,7 +45,7 @@ CPPROF_SIGNAL_SAFE inline SelfCounters& GetSelfCounters() { return g_self_counte
 // Signal-safe. Records one handler duration in the histogram.
 CPPROF_SIGNAL_SAFE inline void RecordHandlerNanos(uint64_t ns) {
   int bucket = ns == 0 ? 0 : 63 - __builtin_clzll(ns);
-  if (bucket > 39) bucket = 39;
+  if (bucket >= SelfCounters::kHandlerBuckets) bucket = SelfCounters::kHandlerBuckets - 1;
   g_self_counters.cpu_handler_ns_log2[bucket].fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -76,7 +76,6 @@ void AtForkChild() {
   SetThreadHooks(nullptr, nullptr);
 }
 
-size_t TablesBytes();
 std::atomic<size_t> g_table_bytes{0};
 size_t TablesBytes() { return g_table_bytes.load(std::memory_order_relaxed); }
 
