@@ -83,7 +83,7 @@ fetch_cpu_views() {
   pids+=("$!:traces")
   pprof -raw "$url" >"$WORK/raw.txt" 2>"$WORK/raw.err" &
   pids+=("$!:raw")
-  curl -sf -o "$WORK/cpu.pb.gz" --max-time 30 "$url" 2>"$WORK/curl.err" &
+  curl -sf -o "$WORK/cpu.pb.gz" --max-time 90 "$url" 2>"$WORK/curl.err" &
   pids+=("$!:curl")
   for p in "${pids[@]}"; do
     wait "${p%%:*}" || { show "$WORK/${p#*:}.err"; show "$SERVER_LOG"; fail "fetch for ${p#*:} failed"; }

@@ -13,7 +13,7 @@ bin="$1" seconds="$2" hz="$3"
 start_demo_server "$bin" --seconds "$((seconds + 3))" --stop-file "$WORK/stop"
 log "host on $BASE; profiling for ${seconds}s at ${hz} Hz while its threads block"
 
-code="$(curl -s -o "$WORK/cpu.pb.gz" -w '%{http_code}' --max-time "$((seconds + 30))" \
+code="$(curl -s -o "$WORK/cpu.pb.gz" -w '%{http_code}' --max-time "$((seconds + 150))" \
   "$BASE/debug/pprof/profile?seconds=$seconds&hz=$hz")" || fail "profile request failed (curl)"
 [[ "$code" == 200 ]] || { show "$WORK/cpu.pb.gz"; fail "profile request answered $code"; }
 touch "$WORK/stop"

@@ -34,6 +34,29 @@ int CountEntries(const char* dir) {
   return n;
 }
 
+// A joined thread's /proc/self/task entry can outlive pthread_join by a
+// moment (the kernel wakes the joiner before it reaps the task), so wait
+// for the count to settle rather than read it once.
+int StableThreadCount() {
+  int n = CountEntries("/proc/self/task");
+  for (int i = 0; i < 100; ++i) {
+    usleep(20000);
+    int again = CountEntries("/proc/self/task");
+    if (again == n) break;
+    n = again;
+  }
+  return n;
+}
+
+int SettledThreadCount(int expected) {
+  int n = CountEntries("/proc/self/task");
+  for (int i = 0; i < 500 && n != expected; ++i) {
+    usleep(10000);
+    n = CountEntries("/proc/self/task");
+  }
+  return n;
+}
+
 int Connect(int port, int family = AF_INET) {
   int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
@@ -127,7 +150,7 @@ cpprof::Options LocalOptions() {
 TEST_CASE("Server binds port 0, serves a request and stops without leaking fds or threads") {
   cpprof_test::RegisterFakes();
   int fds_before = CountEntries("/proc/self/fd");
-  int threads_before = CountEntries("/proc/self/task");
+  int threads_before = StableThreadCount();
   {
     cpprof::Server server(LocalOptions());
     REQUIRE(server.Start().ok());
@@ -150,7 +173,7 @@ TEST_CASE("Server binds port 0, serves a request and stops without leaking fds o
     close(idle);
   }
   CHECK(CountEntries("/proc/self/fd") == fds_before);
-  CHECK(CountEntries("/proc/self/task") == threads_before);
+  CHECK(SettledThreadCount(threads_before) == threads_before);
 }
 
 TEST_CASE("Only one Server runs at a time, and a failed Start leaves nothing running") {
@@ -167,7 +190,7 @@ TEST_CASE("Only one Server runs at a time, and a failed Start leaves nothing run
 }
 
 TEST_CASE("Server refuses a non-loopback address without a token, and a port in use") {
-  int threads_before = CountEntries("/proc/self/task");
+  int threads_before = StableThreadCount();
   cpprof::Options o = LocalOptions();
   o.address = "0.0.0.0:0";
   cpprof::Server server(o);
@@ -175,7 +198,7 @@ TEST_CASE("Server refuses a non-loopback address without a token, and a port in 
   CHECK(s.code() == cpprof::StatusCode::kPermissionDenied);
   CHECK(s.message().find("token") != std::string::npos);
   CHECK(server.port() == 0);
-  CHECK(CountEntries("/proc/self/task") == threads_before);
+  CHECK(SettledThreadCount(threads_before) == threads_before);
 
   cpprof::Server first(LocalOptions());
   REQUIRE(first.Start().ok());
