@@ -25,6 +25,10 @@ class HttpError extends Error {}
 let worker = null;
 let workerSeq = 0;
 const workerWaits = new Map();
+// Resolves with the worker's warm-up report ({steps, ms, interrupted}), or
+// null when there is no worker.
+let workerWarmed;
+const workerWarm = new Promise((resolve) => { workerWarmed = resolve; });
 
 // Started when the page loads, so the worker's modules are fetched and
 // compiled before the first profile arrives.
@@ -33,6 +37,10 @@ function startWorker() {
   try {
     worker = new Worker(new URL('./decode_worker.js', import.meta.url), { type: 'module' });
     worker.onmessage = (e) => {
+      if (e.data.warm) {
+        workerWarmed(e.data.warm);
+        return;
+      }
       if (e.data.names) {
         // The worker builds the tree while the page sorts the frame names.
         let order = null;
@@ -58,9 +66,11 @@ function startWorker() {
       for (const w of workerWaits.values()) w.reject(new Error('decoder worker failed: ' + (e.message || 'error')));
       workerWaits.clear();
       worker = false;
+      workerWarmed(null);
     };
   } catch (e) {
     worker = false;
+    workerWarmed(null);
   }
 }
 
@@ -903,5 +913,6 @@ class App {
 
 startWorker();
 const app = new App();
+app.workerWarm = workerWarm;  // for tests: resolves when the decoder has warmed up
 window.cpprofApp = app;
 app.start();

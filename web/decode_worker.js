@@ -10,8 +10,13 @@
 // message's delivery.
 // While the tree is built, the page sorts the frame names (a second core):
 //   out: {id, names: string[]}   in: {id, order: Int32Array} (or {id, order: null})
+// At start the worker warms itself up (warmup.js) on small synthetic
+// profiles (ids below zero) and then reports
+//   out: {warm: {steps, ms}}
+// A real profile arriving stops the warm-up at its next step.
 
 import { decodeAndBuild } from './profile_model.js';
+import { warmUp } from './warmup.js';
 
 const orderWaits = new Map();
 
@@ -38,6 +43,13 @@ function buffersOf(obj, out, seen) {
   return out;
 }
 
+let realWork = false;
+let warmSeq = 0;
+const warmStart = performance.now();
+warmUp((bytes) => decodeAndBuild(bytes, orderOnPage(--warmSeq)), () => realWork).then((steps) => {
+  self.postMessage({ warm: { steps, ms: performance.now() - warmStart, interrupted: realWork } });
+});
+
 self.onmessage = async (e) => {
   const { id, bytes } = e.data;
   if ('order' in e.data) {
@@ -49,6 +61,7 @@ self.onmessage = async (e) => {
     }
     return;
   }
+  realWork = true;
   try {
     const { model, tree, timings } = await decodeAndBuild(new Uint8Array(bytes), orderOnPage(id));
     const msg = { id, model, tree, timings, sentAt: performance.timeOrigin + performance.now() };

@@ -22,6 +22,7 @@ import {
 } from '../../web/profile_model.js';
 import { shortenName, displayName } from '../../web/names.js';
 import { formatValue } from '../../web/format.js';
+import { syntheticProfile, warmUp } from '../../web/warmup.js';
 import { encodeProfile, gzip, syntheticBig } from './pprof_encode.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -347,6 +348,29 @@ describe('decoder against go tool pprof', { timeout: 600000 }, () => {
     const f = path.join(dir, 'unpacked.pb.gz');
     fs.writeFileSync(f, gzip(encodeProfile({ ...spec, packed: false })));
     await checkAgainstPprof(f);
+  });
+});
+
+describe('decoder warm-up', () => {
+  test('its synthetic profile is one go tool pprof reads, and decodes the same here', async () => {
+    const f = path.join(dir, 'warmup.pb.gz');
+    fs.writeFileSync(f, gzip(syntheticProfile(300, 120, 7)));
+    const { p, model } = await checkAgainstPprof(f, { topUnits: { cpu: 'ns' } });
+    assert.equal(p.sampleLocStart.length - 1, 300);
+    assert.deepEqual(model.threads, ['io', 'main', 'worker-1', 'worker-2']);
+  });
+
+  test('runs its steps, and stops at the next step once real work arrives', async () => {
+    let runs = 0;
+    assert.equal(await warmUp(async () => { runs++; }, () => false, { steps: 5, samples: 20, functions: 10 }), 5);
+    assert.equal(runs, 5);
+    runs = 0;
+    let busy = false;
+    const done = await warmUp(async () => { runs++; if (runs === 2) busy = true; }, () => busy,
+      { steps: 5, samples: 20, functions: 10 });
+    assert.equal(done, 2);
+    assert.equal(runs, 2);
+    assert.equal(await warmUp(async () => { throw new Error('x'); }, () => false, { steps: 3, samples: 20, functions: 10 }), 0);
   });
 });
 
