@@ -228,5 +228,17 @@ std::string EncodeStackProfile(const StackProfile& profile, const EncodeOptions&
   return EncodeStackProfile(profile, symbols, options);
 }
 
+size_t PrepareSymbolsFor(const std::vector<uintptr_t>& pcs) {
+  if (pcs.empty()) return 0;
+  size_t prepared = 0;
+  for (const Module& module : internal::ListModules()) {
+    auto first = std::lower_bound(pcs.begin(), pcs.end(), module.start);
+    if (first == pcs.end() || *first >= module.limit) continue;
+    Symbolizer::Global().Prepare(module);
+    ++prepared;
+  }
+  return prepared;
+}
+
 }  // namespace internal
 }  // namespace cpprof

@@ -115,6 +115,13 @@ std::string EncodeStackProfile(const StackProfile& profile, const EncodeOptions&
 std::string EncodeStackProfile(const StackProfile& profile, SymbolSource& symbols,
                                const EncodeOptions& options = {});
 
+// Builds, ahead of time, the symbol index of every loaded module that holds
+// one of `pcs` (sorted), so that encoding a profile with those PCs later is
+// not held up building them. Meant for a request that waits anyway (a CPU
+// profile's window). Returns the number of modules prepared; cheap for
+// modules already cached.
+size_t PrepareSymbolsFor(const std::vector<uintptr_t>& pcs);
+
 }  // namespace internal
 }  // namespace cpprof
 

@@ -229,6 +229,10 @@ SymbolizedAddress Symbolizer::Symbolize(const Module& module, uintptr_t lookup_a
   return out;
 }
 
+size_t Symbolizer::Prepare(const Module& module) {
+  return impl_->Get(module)->MemoryBytes();
+}
+
 std::string Symbolizer::SymbolName(const Module& module, uintptr_t lookup_address) {
   if (lookup_address < module.bias) return std::string();
   std::shared_ptr<const ModuleIndex> index = impl_->Get(module);

@@ -81,6 +81,11 @@ class Symbolizer {
   // file:line. An address no symbol covers gives an empty result.
   SymbolizedAddress Symbolize(const Module& module, uintptr_t lookup_address);
 
+  // Builds `module`'s index now (if it is not cached), so that a later
+  // Symbolize of its addresses does not wait for it. Thread-safe; a
+  // Symbolize of the same module meanwhile waits for this build rather than
+  // starting its own. Returns the bytes the module's index holds.
+  size_t Prepare(const Module& module);
   // Returns the symbol name (demangled) containing lookup_address using ELF
   // symbol tables only, "" if none. Used by /debug/pprof/symbol.
   std::string SymbolName(const Module& module, uintptr_t lookup_address);

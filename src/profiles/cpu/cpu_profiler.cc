@@ -254,6 +254,29 @@ Status CpuProfiler::BeginWindow(int hz, int signo, uint64_t* window_id) {
   return Status();
 }
 
+std::vector<uintptr_t> CpuProfiler::PcsSoFar(uint64_t window_id, size_t max_pcs) const {
+  std::vector<uintptr_t> pcs;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find_if(windows_.begin(), windows_.end(),
+                         [window_id](const std::unique_ptr<Window>& w) { return w->id == window_id; });
+  if (it == windows_.end()) return pcs;
+  std::vector<uint64_t> now;
+  for (const Window::Part& part : (*it)->parts) {
+    part.table->SnapshotWeights(&now);
+    for (size_t i = 0; i < now.size() && pcs.size() < max_pcs; ++i) {
+      const uint64_t before = part.start_weights.empty() ? 0 : part.start_weights[i];
+      const uintptr_t* stack = nullptr;
+      int depth = 0;
+      int32_t tid = 0;
+      if (now[i] <= before || !part.table->Entry(i, &stack, &depth, &tid)) continue;
+      for (int d = 0; d < depth && pcs.size() < max_pcs; ++d) pcs.push_back(stack[d]);
+    }
+  }
+  std::sort(pcs.begin(), pcs.end());
+  pcs.erase(std::unique(pcs.begin(), pcs.end()), pcs.end());
+  return pcs;
+}
+
 StackProfile CpuProfiler::EndWindow(uint64_t window_id) {
   StackProfile profile;
   profile.sample_types = {{"samples", "count"}, {"cpu", "nanoseconds"}};

@@ -48,6 +48,11 @@ class CpuProfiler {
   // sample for anything dropped. Unknown ids give an empty profile.
   StackProfile EndWindow(uint64_t window_id);
 
+  // The distinct PCs (every frame) of the samples the window holds so far,
+  // at most max_pcs of them, sorted; the window stays open. Empty for an
+  // unknown id. Lets a request prepare symbols while its window runs.
+  std::vector<uintptr_t> PcsSoFar(uint64_t window_id, size_t max_pcs) const;
+
   // Rate of the running session, 0 if none.
   int active_hz() const;
   // Windows currently open.

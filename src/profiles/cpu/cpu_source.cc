@@ -4,7 +4,11 @@
 // naming the problem), opens a window on the shared CPU session (409 when a
 // session at another rate runs), waits in short slices so a client that goes
 // away ends its share of the session within ~50 ms, then encodes the
-// window's samples.
+// window's samples. A window of kPrepareMinSeconds or more spends part of its
+// wait, a third of the way in, building the symbol indexes of the modules its
+// samples have reached so far (once per module and process), so the first
+// profile is answered when its window ends instead of after those builds. A
+// shorter window is left alone: a build could stretch it.
 
 #include "profiles/cpu/cpu_source.h"
 
@@ -20,6 +24,8 @@ namespace {
 
 constexpr int64_t kDefaultSeconds = 30;  // as Go's net/http/pprof
 constexpr long kPollNanos = 50 * 1000 * 1000;
+constexpr int64_t kPrepareMinSeconds = 5;
+constexpr size_t kPrepareMaxPcs = size_t{1} << 20;
 
 int64_t MonotonicNanos() {
   timespec ts;
@@ -54,10 +60,17 @@ class CpuProfileSource : public ProfileSource {
       return ProfileResponse::Error(status, "Could not enable CPU profiling: " + s.message());
     }
     const int64_t deadline = MonotonicNanos() + seconds * 1000000000;
+    const int64_t prepare_at = seconds >= kPrepareMinSeconds ? deadline - seconds * 1000000000 * 2 / 3 : 0;
+    bool prepared = false;
     bool cancelled = false;
     for (;;) {
       int64_t left = deadline - MonotonicNanos();
       if (left <= 0) break;
+      if (!prepared && prepare_at != 0 && MonotonicNanos() >= prepare_at) {
+        prepared = true;
+        PrepareSymbolsFor(CpuProfiler::Global().PcsSoFar(window, kPrepareMaxPcs));
+        continue;
+      }
       if (request.cancelled()) {
         cancelled = true;
         break;

@@ -8,7 +8,9 @@
 #   - two overlapping same-rate requests -> two valid profiles;
 #   - a client that disconnects mid-profile ends its share: sampling stops
 #     (the stats counters stop moving), the server keeps serving, and its
-#     descriptor count returns to the baseline.
+#     descriptor count returns to the baseline;
+#   - a window of 5 s or more builds the symbol indexes of the modules its
+#     samples reached while it still runs (first thing, on a fresh server).
 #
 #   cpu_http_test.sh DEMO_BIN
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
@@ -16,6 +18,22 @@ source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 demo="$1"
 start_demo_server "$demo" --threads 2
 P="$BASE/debug/pprof/profile"
+
+# 0. Symbols are prepared during a long window: on a fresh server nothing
+#    has been symbolized; 3 s into a 5 s profile (the preparation runs a third
+#    of the way in) the symbolizer already holds indexes.
+sym0="$(stat_value memory_symbolizer_bytes)"  # not listed before first use
+[[ -z "$sym0" || "$sym0" == "0" ]] || fail "symbolizer already holds $sym0 bytes on a fresh server"
+curl -s -o "$WORK/prep.pb.gz" -w '%{http_code}' --max-time 60 "$BASE/debug/pprof/profile?seconds=5" >"$WORK/prep.code" &
+prep_pid=$!
+sleep 3
+sym1="$(stat_value memory_symbolizer_bytes)"
+open1="$(stat_value cpu_profile_windows_open)"
+wait "$prep_pid" || fail "5 s profile: curl failed"
+[[ "$(cat "$WORK/prep.code")" == 200 ]] || fail "5 s profile answered $(cat "$WORK/prep.code")"
+[[ "$open1" == "1" ]] || fail "the 5 s window was not open 3 s in (cpu_profile_windows_open=$open1)"
+((${sym1:-0} > 0)) || fail "no symbol index was built during the 5 s window (symbolizer bytes: $sym1)"
+log "ok: symbol indexes prepared during the window ($sym1 bytes 3 s into a 5 s profile)"
 
 # request URL -> writes $WORK/body, $WORK/headers; prints the status code.
 get() {

@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "pprof/stack_profile.h"
 #include "profile_check.h"
@@ -144,3 +146,18 @@ TEST_CASE("go tool pprof reads a real profile and shows this test's function nam
 }  // namespace
 }  // namespace internal
 }  // namespace cpprof
+
+TEST_CASE("PrepareSymbolsFor builds the indexes of the modules holding the PCs, once") {
+  using cpprof::internal::PrepareSymbolsFor;
+  using cpprof::internal::Symbolizer;
+  CHECK(PrepareSymbolsFor({}) == 0);
+  std::vector<uintptr_t> pcs = {reinterpret_cast<uintptr_t>(&PrepareSymbolsFor),
+                                reinterpret_cast<uintptr_t>(&qsort)};
+  std::sort(pcs.begin(), pcs.end());
+  CHECK(PrepareSymbolsFor(pcs) == 2);  // this test binary and libc
+  const size_t cached = Symbolizer::Global().CachedModules();
+  CHECK(cached >= 2);
+  CHECK(PrepareSymbolsFor(pcs) == 2);
+  CHECK(Symbolizer::Global().CachedModules() == cached);
+  CHECK(PrepareSymbolsFor({uintptr_t{16}}) == 0);  // in no module
+}

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -51,6 +52,16 @@ struct Busy {
     for (auto& t : threads) t.join();
   }
 };
+
+// Polls `condition` every 10 ms for up to `ms`.
+template <typename F>
+bool WaitFor(F condition, int ms = 5000) {
+  for (int i = 0; i < ms / 10; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
 
 int64_t TotalSamples(const StackProfile& p) {
   int64_t n = 0;
@@ -96,6 +107,28 @@ TEST_CASE("A CPU window samples busy threads with the profile.proto shape of Go'
   CHECK(CpuProfiler::Global().armed_threads() == 0);
 }
 
+TEST_CASE("PcsSoFar lists the window's PCs while it stays open") {
+  Busy busy(1);
+  uint64_t w = 0;
+  REQUIRE(CpuProfiler::Global().BeginWindow(250, SIGPROF, &w).ok());
+  CHECK(CpuProfiler::Global().PcsSoFar(w + 1000, 1000).empty());  // unknown window
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  std::vector<uintptr_t> pcs = CpuProfiler::Global().PcsSoFar(w, size_t{1} << 20);
+  const size_t capped = CpuProfiler::Global().PcsSoFar(w, 3).size();
+  CHECK(CpuProfiler::Global().open_windows() == 1);
+  StackProfile p = CpuProfiler::Global().EndWindow(w);
+  REQUIRE(!pcs.empty());
+  CHECK(std::is_sorted(pcs.begin(), pcs.end()));
+  CHECK(std::adjacent_find(pcs.begin(), pcs.end()) == pcs.end());
+  // Every PC listed then is a PC of the window's profile (which has more by now).
+  std::set<uintptr_t> in_profile;
+  for (const auto& s : p.samples) in_profile.insert(s.pcs.begin(), s.pcs.end());
+  for (uintptr_t pc : pcs) CHECK(in_profile.count(pc) == 1);
+  CHECK(CpuProfiler::Global().PcsSoFar(w, 1000).empty());  // closed
+  CHECK(capped >= 1);
+  CHECK(capped <= 3);
+}
+
 TEST_CASE("Overlapping windows share one session and each gets its own samples") {
   Busy busy(1);
   uint64_t outer = 0, inner = 0;
@@ -121,11 +154,15 @@ TEST_CASE("Overlapping windows share one session and each gets its own samples")
 TEST_CASE("Threads created during a window are sampled; threads that exit leave no timer") {
   uint64_t w = 0;
   REQUIRE(CpuProfiler::Global().BeginWindow(250, SIGPROF, &w).ok());
+  // A thread of an earlier test can still be exiting (listed in
+  // /proc/self/task) when the session starts and be armed; the manager's
+  // next rescans drop it. Take the baseline once that has happened.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   size_t armed_before = CpuProfiler::Global().armed_threads();
   {
     Busy late(2, "late");
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    CHECK(CpuProfiler::Global().armed_threads() >= armed_before + 2);
+    CHECK(WaitFor([&] { return CpuProfiler::Global().armed_threads() >= armed_before + 2; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // let them be sampled
   }
   // Short-lived threads come and go while sampling.
   for (int i = 0; i < 50; ++i) {
@@ -135,8 +172,7 @@ TEST_CASE("Threads created during a window are sampled; threads that exit leave 
     });
     t.join();
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  CHECK(CpuProfiler::Global().armed_threads() <= armed_before + 1);
+  CHECK(WaitFor([&] { return CpuProfiler::Global().armed_threads() <= armed_before; }));
   StackProfile p = CpuProfiler::Global().EndWindow(w);
   auto labels = ThreadLabels(p);
   CHECK(labels.count("late-0") == 1);

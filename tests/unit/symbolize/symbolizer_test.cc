@@ -409,3 +409,22 @@ TEST_CASE("A byte budget smaller than a DWARF index leaves ELF symbols only") {
   CHECK(!r.has_line_info);
   CHECK(r.frames[0].function == "symtest::TargetFunction(int)");
 }
+
+TEST_CASE("Prepare builds a module's index once; Symbolize then uses it") {
+  std::vector<Module> modules = ListModules();
+  const uintptr_t ra = symtest::TargetFunction(6);
+  const Module& module = ModuleOf(modules, ra);
+  Symbolizer symbolizer;
+  CHECK(symbolizer.CachedModules() == 0);
+  const size_t bytes = symbolizer.Prepare(module);
+  CHECK(bytes > 0);
+  CHECK(symbolizer.CachedModules() == 1);
+  const size_t held = symbolizer.MemoryBytes();
+  CHECK(held >= bytes);
+  CHECK(symbolizer.Prepare(module) == bytes);  // cached: nothing rebuilt
+  SymbolizedAddress r = symbolizer.Symbolize(module, ra - 1);
+  REQUIRE(!r.frames.empty());
+  CHECK(r.frames.back().function == "symtest::TargetFunction(int)");
+  CHECK(symbolizer.CachedModules() == 1);
+  CHECK(symbolizer.MemoryBytes() < held + bytes / 2);  // lookups cache a little; no second index
+}
