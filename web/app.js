@@ -112,6 +112,7 @@ class App {
     this.caches = new Map();
     this.nameCaches = new WeakMap();
     this.cur = null;    // what the graph shows
+    this.searchMark = null;  // per node of cur.tree: 1 where the search matches
     this.zoom = 0;
     this.sel = -1;
     this.timings = {};
@@ -506,6 +507,7 @@ class App {
       } catch (e) {
         $('search').classList.add('invalid');
         out.textContent = 'Invalid regular expression: ' + e.message;
+        this.searchMark = null;
         this.flame.setMark(null);
         return;
       }
@@ -516,11 +518,13 @@ class App {
     if (!re || !cur) {
       out.textContent = '';
       this.lastMatched = null;
+      this.searchMark = null;
       if (cur) this.flame.setMark(null);
       return;
     }
     const fm = frameMatches(cur.frameName, re);
     const r = searchTree(cur.tree, fm, cur.width, this.zoom);
+    this.searchMark = r.mark;
     const denom = cur.width[this.zoom];
     this.lastMatched = { matched: r.matched, total: denom };
     const unit = cur.kind === 'diff' && this.state.diff !== 'abs' ? null : this.unit();
@@ -679,6 +683,14 @@ class App {
       return -1;
     };
     let next = -1;
+    if ((e.key === 'n' || e.key === 'N') && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      next = this.nextMatch(s, e.key === 'N' ? -1 : 1);
+      if (next >= 0) {
+        e.preventDefault();
+        this.select(next);
+      }
+      return;
+    }
     const up = this.cur.inverted ? 'ArrowDown' : 'ArrowUp';
     const down = this.cur.inverted ? 'ArrowUp' : 'ArrowDown';
     if (e.key === up) next = toChild();
@@ -692,6 +704,29 @@ class App {
     } else return;
     e.preventDefault();
     if (next >= 0) this.select(next);
+  }
+
+  // The search match after (dir 1) or before (dir -1) node `from`, left to
+  // right and then root to leaf, wrapping around; -1 when nothing matches.
+  nextMatch(from, dir) {
+    const mark = this.searchMark;
+    if (!mark || !this.cur) return -1;
+    const t = this.cur.tree;
+    const x = this.cur.x;
+    const w = this.cur.width;
+    const before = (a, b) => x[a] < x[b] || (x[a] === x[b] && t.depth[a] < t.depth[b]);
+    let best = -1;   // nearest match past `from` in direction dir
+    let wrap = -1;   // first match from the other end
+    for (let i = 0; i < mark.length; i++) {
+      if (!mark[i] || w[i] <= 0 || i === from) continue;
+      const past = dir > 0 ? before(from, i) : before(i, from);
+      if (past) {
+        if (best < 0 || (dir > 0 ? before(i, best) : before(best, i))) best = i;
+      } else if (wrap < 0 || (dir > 0 ? before(i, wrap) : before(wrap, i))) {
+        wrap = i;
+      }
+    }
+    return best >= 0 ? best : wrap >= 0 ? wrap : (mark[from] && w[from] > 0 ? from : -1);
   }
 
   setSearch(s) {

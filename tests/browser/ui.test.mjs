@@ -190,6 +190,29 @@ describe('flame-graph page', { timeout: 600000 }, () => {
     assert.ok(await inkedPixels(page, 'magenta') > 50, 'no highlighted frames');
     await urlMatches(page, new RegExp('search=' + hot));
     await page.screenshot({ path: path.join(artifacts, 'search.png') });
+    // N / Shift+N step through the matching frames, left to right, wrapping.
+    await page.evaluate(() => document.activeElement.blur());
+    const matches = await page.evaluate(() => {
+      const app = window.cpprofApp;
+      let n = 0;
+      app.searchMark.forEach((m, i) => { if (m && app.cur.width[i] > 0) n++; });
+      return n;
+    });
+    assert.ok(matches >= 1, 'no matching frames to step through');
+    const seen = [];
+    for (let i = 0; i <= matches; i++) {
+      await page.keyboard.press('n');
+      seen.push(await page.evaluate(() => {
+        const app = window.cpprofApp;
+        return { sel: app.sel, name: app.cur.frameName[app.cur.tree.frame[app.sel]], x: app.cur.x[app.sel] };
+      }));
+    }
+    for (const m of seen) assert.ok(new RegExp(hot).test(m.name), 'n selected a frame that does not match: ' + m.name);
+    assert.equal(new Set(seen.slice(0, matches).map((m) => m.sel)).size, matches, 'n visited a frame twice before wrapping');
+    for (let i = 1; i < matches; i++) assert.ok(seen[i].x >= seen[i - 1].x, 'n went right to left');
+    assert.equal(seen[matches].sel, seen[0].sel, 'n did not wrap around to the first match');
+    await page.keyboard.press('Shift+N');
+    assert.equal(await page.evaluate(() => window.cpprofApp.sel), seen[matches > 1 ? matches - 1 : 0].sel);
     await page.keyboard.press('Escape');
     assert.equal(await page.locator('#matched').textContent(), '');
 
