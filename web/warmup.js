@@ -13,8 +13,9 @@
 
 const enc = new TextEncoder();
 
-// Minimal protobuf writer for the synthetic profile.
-class Writer {
+// Minimal protobuf writer for the synthetic profile (the tests' encoder
+// extends it). Nested messages are written by a writer of the same class.
+export class ProtoWriter {
   constructor(size = 256) { this.buf = new Uint8Array(size); this.pos = 0; }
   ensure(n) {
     if (this.pos + n <= this.buf.length) return;
@@ -41,20 +42,20 @@ class Writer {
     this.pos += b.length;
   }
   message(field, fill) {
-    const w = new Writer();
+    const w = new this.constructor();
     fill(w);
     this.bytes(field, w.finish());
   }
   packed(field, values) {
-    const w = new Writer();
+    const w = new this.constructor();
     for (const v of values) w.varint(v);
     this.bytes(field, w.finish());
   }
   finish() { return this.buf.slice(0, this.pos); }
 }
 
-// Deterministic pseudo-random numbers (xorshift32).
-function rng(seed) {
+// Deterministic pseudo-random numbers (xorshift32); the tests use it too.
+export function rng(seed) {
   let x = seed >>> 0 || 1;
   return () => {
     x ^= x << 13; x >>>= 0;
@@ -80,7 +81,7 @@ export function syntheticProfile(samples, functions, seed) {
     }
     return i;
   };
-  const w = new Writer(1 << 16);
+  const w = new ProtoWriter(1 << 16);
   w.message(1, (m) => { m.uint(1, s('samples')); m.uint(2, s('count')); });
   w.message(1, (m) => { m.uint(1, s('cpu')); m.uint(2, s('nanoseconds')); });
   const threads = ['main', 'worker-1', 'worker-2', 'io'];
@@ -137,7 +138,7 @@ export function syntheticProfile(samples, functions, seed) {
   w.uint(10, 10000000000);
   w.message(11, (m) => { m.uint(1, s('cpu')); m.uint(2, s('nanoseconds')); });
   w.uint(12, 10000000);
-  const tail = new Writer();
+  const tail = new ProtoWriter();
   for (const str of strings) tail.bytes(6, enc.encode(str));
   const a = w.finish();
   const b = tail.finish();

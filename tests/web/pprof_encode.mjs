@@ -6,41 +6,30 @@
 // with {packed: false}, to exercise both decoder paths.
 
 import zlib from 'node:zlib';
+import { ProtoWriter, rng } from '../../web/warmup.js';
 
-class Writer {
-  constructor(size = 64) { this.buf = new Uint8Array(size); this.pos = 0; }
-  ensure(n) {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const b = new Uint8Array(size);
-    b.set(this.buf.subarray(0, this.pos));
-    this.buf = b;
-  }
+// The page's writer (web/warmup.js), plus negative varints, zero-skipping
+// scalars and unpacked repeated fields.
+class Writer extends ProtoWriter {
+  constructor(size = 64) { super(size); }
   varint(v) {
-    this.ensure(10);
-    if (v < 0) {
-      // int64 two's complement, 10 bytes.
-      let lo = Number(BigInt.asUintN(64, BigInt(v)) & 0xffffffffn);
-      let hi = Number(BigInt.asUintN(64, BigInt(v)) >> 32n);
-      for (let i = 0; i < 9; i++) {
-        this.buf[this.pos++] = (lo & 0x7f) | 0x80;
-        lo = (lo >>> 7) | ((hi & 0x7f) << 25);
-        hi >>>= 7;
-      }
-      this.buf[this.pos++] = lo & 0x01;
+    if (v >= 0) {
+      super.varint(v);
       return;
     }
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
+    // int64 two's complement, 10 bytes.
+    this.ensure(10);
+    let lo = Number(BigInt.asUintN(64, BigInt(v)) & 0xffffffffn);
+    let hi = Number(BigInt.asUintN(64, BigInt(v)) >> 32n);
+    for (let i = 0; i < 9; i++) {
+      this.buf[this.pos++] = (lo & 0x7f) | 0x80;
+      lo = (lo >>> 7) | ((hi & 0x7f) << 25);
+      hi >>>= 7;
     }
-    this.buf[this.pos++] = v;
+    this.buf[this.pos++] = lo & 0x01;
   }
   key(field, wt) { this.varint(field * 8 + wt); }
-  bytes(field, b) { this.key(field, 2); this.varint(b.length); this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
   uint(field, v) { if (v !== 0) { this.key(field, 0); this.varint(v); } }
-  message(field, fn) { const w = new Writer(); fn(w); this.bytes(field, w.finish()); }
   ints(field, arr, packed) {
     if (!arr.length) return;
     if (packed) {
@@ -51,7 +40,6 @@ class Writer {
       for (const v of arr) { this.key(field, 0); this.varint(v); }
     }
   }
-  finish() { return this.buf.slice(0, this.pos); }
 }
 
 const enc = new TextEncoder();
@@ -136,16 +124,6 @@ export function gzip(bytes) {
   return new Uint8Array(zlib.gzipSync(bytes, { level: 1 }));
 }
 
-// Deterministic pseudo-random numbers (xorshift32).
-export function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 /**
  * A big CPU-like profile: nSamples samples over exactly nStacks distinct

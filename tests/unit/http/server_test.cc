@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "http/fake_sources.h"
+#include "wait_for.h"
 
 namespace {
 
@@ -130,14 +131,7 @@ Reply Fetch(int port, const std::string& request) {
   return r;
 }
 
-template <typename F>
-bool WaitFor(F condition, int ms = 5000) {
-  for (int i = 0; i < ms / 10; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
+using cpprof_test::WaitFor;
 
 cpprof::Options LocalOptions() {
   cpprof::Options o;

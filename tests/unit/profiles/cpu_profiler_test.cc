@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "wait_for.h"
+
 namespace cpprof {
 namespace internal {
 namespace {
@@ -53,15 +55,7 @@ struct Busy {
   }
 };
 
-// Polls `condition` every 10 ms for up to `ms`.
-template <typename F>
-bool WaitFor(F condition, int ms = 5000) {
-  for (int i = 0; i < ms / 10; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
+using cpprof_test::WaitFor;
 
 int64_t TotalSamples(const StackProfile& p) {
   int64_t n = 0;
