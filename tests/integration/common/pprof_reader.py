@@ -349,22 +349,23 @@ def cum_by_function(p, type_name):
     return out
 
 
-def sum_by_label(p, key, type_name):
+def _sum_by(p, labels_field, key, type_name):
     i = p.value_index(type_name)
     out = {}
     for smp in p.samples:
-        v = smp["labels"].get(key)
+        v = smp[labels_field].get(key)
         out[v] = out.get(v, 0) + smp["values"][i]
     return out
+
+
+def sum_by_label(p, key, type_name):
+    """Value per string label `key` (None for samples without it)."""
+    return _sum_by(p, "labels", key, type_name)
 
 
 def sum_by_num_label(p, key, type_name):
-    i = p.value_index(type_name)
-    out = {}
-    for smp in p.samples:
-        v = smp["num_labels"].get(key)
-        out[v] = out.get(v, 0) + smp["values"][i]
-    return out
+    """Value per numeric label `key` (None for samples without it)."""
+    return _sum_by(p, "num_labels", key, type_name)
 
 
 def summary(p):

@@ -36,16 +36,14 @@
 #include <thread>
 #include <vector>
 
+#include "host_common.h"
+
 namespace {
+
+using host_common::MonoNanos;
 
 std::atomic<int> g_failures{0};
 std::atomic<uint64_t> g_sink{0};  // keeps the work; atomic so TSan sees no race
-
-int64_t MonoNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 void Problem(const std::string& what) {
   g_failures.fetch_add(1);
@@ -87,15 +85,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "--plugin is required\n");
     return 2;
   }
-  cpprof::Options options;
-  options.address = addr;
-  cpprof::Server server(options);
-  if (cpprof::Status s = server.Start(); !s.ok()) {
-    fprintf(stderr, "cpprof: %s\n", s.message().c_str());
-    return 1;
-  }
-  printf("listening on 127.0.0.1:%d\n", server.port());
-  fflush(stdout);
+  std::unique_ptr<cpprof::Server> server = host_common::StartEndpoint(addr);
+  if (server == nullptr) return 1;
 
   const int64_t until = MonoNanos() + static_cast<int64_t>(seconds) * 1000000000;
   std::atomic<bool> stop{false};
@@ -180,7 +171,7 @@ int main(int argc, char** argv) {
   });
   for (auto& t : loops) t.join();
   watcher.join();
-  server.Stop();
+  server->Stop();
 
   printf("dlopen/dlclose rounds: %ld\nthread batches: %ld\nforked children: %ld\nexec children: %ld\n",
          dl_rounds.load(), thread_rounds.load(), fork_rounds.load(), exec_rounds.load());

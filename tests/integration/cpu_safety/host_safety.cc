@@ -53,7 +53,11 @@
 #include <thread>
 #include <vector>
 
+#include "host_common.h"
+
 namespace {
+
+using host_common::MonoNanos;
 
 std::atomic<int> g_failures{0};
 // Waiting threads' tids, for --inject-signals.
@@ -68,12 +72,6 @@ void RegisterWaiter() {
 void OnInjectedSignal(int) {}
 std::mutex g_print_mu;
 std::atomic<uint64_t> g_sink{0};  // keeps the work; atomic so TSan sees no race
-
-int64_t MonoNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 int64_t ThreadCpuNanos() {
   timespec ts;
@@ -175,15 +173,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  cpprof::Options options;
-  options.address = addr;
-  cpprof::Server server(options);
-  if (cpprof::Status s = server.Start(); !s.ok()) {
-    fprintf(stderr, "cpprof: %s\n", s.message().c_str());
-    return 1;
-  }
-  printf("listening on 127.0.0.1:%d\n", server.port());
-  fflush(stdout);
+  std::unique_ptr<cpprof::Server> server = host_common::StartEndpoint(addr);
+  if (server == nullptr) return 1;
 
   const int64_t until = MonoNanos() + static_cast<int64_t>(seconds) * 1000000000;
   std::atomic<bool> stop_busy{false};
@@ -398,7 +389,7 @@ int main(int argc, char** argv) {
   threads[0].join();
   threads[1].join();
   if (injector.joinable()) injector.join();
-  server.Stop();
+  server->Stop();
 
   struct {
     const char* name;
