@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cpprof/options.h"
+
 namespace cpprof {
 namespace internal {
 
@@ -58,8 +60,16 @@ class ProfileSource {
   virtual std::string description() const = 0;
   // Parameters it accepts, for the machine-readable index: e.g. {"seconds", "hz"}.
   virtual std::vector<std::string> parameters() const = 0;
+  // True when `seconds` is optional and asks for a delta between two
+  // snapshots (heap, contention, descriptors); false when it is the length
+  // of a recording window the profile needs (CPU). In index.json as
+  // "seconds_delta".
+  virtual bool seconds_is_delta() const { return false; }
   // Number shown in the index's count column, or -1 for none.
   virtual int64_t count() const { return -1; }
+  // Applies the kind's own settings from `options`; called by Server::Start()
+  // and cpprof::Configure(). May start the kind's background work.
+  virtual void Configure(const Options& options) { (void)options; }
   // Serves one request. May block (CPU profiles run for `seconds`), must
   // return early when request.cancelled() turns true. Never throws.
   virtual ProfileResponse Collect(const ProfileRequest& request) = 0;

@@ -26,6 +26,10 @@ ProfileSource* Registry::Find(const std::string& name) const {
   return nullptr;
 }
 
+void Registry::ConfigureAll(const Options& options) const {
+  for (ProfileSource* s : List()) s->Configure(options);
+}
+
 std::vector<ProfileSource*> Registry::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ProfileSource*> out;

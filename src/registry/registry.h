@@ -29,6 +29,8 @@ class Registry {
   void Register(std::unique_ptr<ProfileSource> source);
   // Returns the source named `name`, or nullptr.
   ProfileSource* Find(const std::string& name) const;
+  // Calls Configure(options) on every source.
+  void ConfigureAll(const Options& options) const;
   // All sources, in registration order.
   std::vector<ProfileSource*> List() const;
 

@@ -138,7 +138,8 @@ CPPROF_SIGNAL_SAFE Step CfiStep(const CfiRow& row, UnwindRegs* regs, bool* exact
   return Step::kOk;
 }
 
-CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pcs, int max_depth) {
+CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pcs, int max_depth,
+                            bool first_is_return_address = false) {
   UnwindCounters& counters = GetUnwindCounters();
   counters.stacks.fetch_add(1, std::memory_order_relaxed);
   if (max_depth <= 0) return 0;
@@ -147,7 +148,7 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
   WalkStats stats;
   int n = 0;
   pcs[n++] = regs.pc;
-  bool exact = true;
+  bool exact = !first_is_return_address;
   bool complete = false;
   const ModuleEntry* module = FindModule(set, regs.pc);
   while (n < max_depth) {
@@ -218,6 +219,27 @@ CPPROF_SIGNAL_SAFE int CaptureStackFrom(uintptr_t pc, uintptr_t sp, uintptr_t fp
   // own stack when sp lies on it and probes page by page otherwise.
   SafeLoadCache cache;
   return Walk(regs, &cache, pcs, max_depth);
+}
+
+CPPROF_SIGNAL_SAFE __attribute__((noinline)) int CaptureCurrentStack(uintptr_t* pcs, int max_depth) {
+#if defined(__x86_64__)
+  // This function keeps a frame pointer (cpprof is built with
+  // -fno-omit-frame-pointer): rbp points at the saved caller rbp, the return
+  // address is above it, and the caller's rsp after the return is rbp + 16.
+  const uintptr_t* frame = static_cast<const uintptr_t*>(__builtin_frame_address(0));
+  UnwindRegs regs;
+  regs.pc = frame[1];
+  regs.sp = reinterpret_cast<uintptr_t>(frame) + 16;
+  regs.fp = frame[0];
+  SafeLoadCache cache;
+  TrustStack(regs.sp, &cache);
+  return Walk(regs, &cache, pcs, max_depth, /*first_is_return_address=*/true);
+#else
+  // aarch64: the frame record has the same shape ([fp] = caller fp, [fp + 8] = lr).
+  const uintptr_t* frame = static_cast<const uintptr_t*>(__builtin_frame_address(0));
+  return CaptureStackFramePointers(frame[1], reinterpret_cast<uintptr_t>(frame) + 16, frame[0], pcs,
+                                   max_depth);
+#endif
 }
 
 }  // namespace internal

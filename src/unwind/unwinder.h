@@ -56,6 +56,14 @@ CPPROF_SIGNAL_SAFE int CaptureStack(const void* ucontext, uintptr_t* pcs, int ma
 CPPROF_SIGNAL_SAFE int CaptureStackFrom(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t* pcs,
                                         int max_depth);
 
+// Signal-safe, and meant for hooks (malloc, locks, open) on the calling
+// thread. Walks the calling thread's own stack from the caller of
+// CaptureCurrentStack: pcs[0] is the return address into that caller, every
+// entry is a return address (symbolize as a caller frame). Uses the
+// published tables like CaptureStack; never allocates, locks or calls
+// dl_iterate_phdr, so it is safe inside malloc. Returns the number of PCs.
+CPPROF_SIGNAL_SAFE int CaptureCurrentStack(uintptr_t* pcs, int max_depth);
+
 }  // namespace internal
 }  // namespace cpprof
 
