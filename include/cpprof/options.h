@@ -11,6 +11,7 @@
 #define CPPROF_OPTIONS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace cpprof {
@@ -34,6 +35,14 @@ struct Options {
   // has no `hz` parameter, and the largest `hz` a request may ask for.
   int cpu_default_hz = 100;
   int cpu_max_hz = 1000;
+
+  // Heap profiles: mean bytes allocated between two sampled allocations
+  // (Go's MemProfileRate); 0 turns heap sampling off. -1 keeps what is in
+  // effect: CPPROF_HEAP_RATE from the environment, else 512 KiB. Sampling
+  // runs from the process's first allocation at that rate; a value set here
+  // applies from Start() (or Configure()) on, and each sampled object keeps
+  // the weight of the rate it was sampled at. Environment: CPPROF_HEAP_RATE.
+  int64_t heap_sample_rate = -1;
 
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;

@@ -24,6 +24,7 @@
 #include "cpprof/server.h"
 #include "profiles/cpu/cpu_profiler.h"
 #include "profiles/cpu/cpu_source.h"
+#include "profiles/heap/heap_source.h"
 #include "registry/registry.h"
 
 extern "C" __attribute__((visibility("default"))) const char cpprof_instance_marker = 1;
@@ -62,6 +63,7 @@ void RegisterBuiltinSources() {
   std::call_once(once, [] {
     CpuProfiler::Global();  // registers its figures on the stats page
     Registry::Global().Register(NewCpuProfileSource());
+    for (auto& source : NewHeapProfileSources()) Registry::Global().Register(std::move(source));
   });
 }
 
@@ -75,6 +77,15 @@ Options ApplyEnvironment(Options o) {
   EnvInt("CPPROF_CPU_MAX_HZ", 1, 100000, &o.cpu_max_hz);
   EnvInt("CPPROF_MAX_SECONDS", 1, 86400, &o.max_profile_seconds);
   EnvInt("CPPROF_SIGNAL", 1, SIGRTMAX, &o.cpu_signal);
+  if (const char* v = getenv("CPPROF_HEAP_RATE"); v != nullptr && *v != '\0') {
+    char* end = nullptr;
+    long long n = strtoll(v, &end, 10);
+    if (*end != '\0' || n < 0 || n > (1LL << 40)) {
+      RawLog(LogLevel::kWarning, "ignoring CPPROF_HEAP_RATE=%s: expected bytes from 0 to 2^40", v);
+    } else {
+      o.heap_sample_rate = n;
+    }
+  }
   return o;
 }
 

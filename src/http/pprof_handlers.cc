@@ -128,6 +128,7 @@ void ServeIndexJson(const RouteContext& ctx, Response* response) {
     std::vector<std::string> params = s->parameters();
     for (size_t i = 0; i < params.size(); ++i) j += (i ? "," : "") + JsonString(params[i]);
     j += "]";
+    if (s->seconds_is_delta()) j += ",\"seconds_delta\":true";
     int64_t count = s->count();
     if (count >= 0) j += ",\"count\":" + std::to_string(count);
     j += "}";

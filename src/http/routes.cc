@@ -307,6 +307,8 @@ Status Configure(const Options& options) {
   Status s = internal::ValidateOptions(options);
   if (!s.ok()) return s;
   internal::SetEndpointConfig(internal::EndpointConfigFromOptions(options));
+  internal::RegisterBuiltinSources();
+  internal::Registry::Global().ConfigureAll(options);
   return Status();
 }
 

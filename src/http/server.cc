@@ -55,6 +55,7 @@
 #include "http/response_writer.h"
 #include "http/routes.h"
 #include "http/worker_pool.h"
+#include "registry/registry.h"
 
 namespace cpprof {
 namespace internal {
@@ -205,6 +206,8 @@ Status Server::Impl::StartLocked() {
   stopping = false;
   config = internal::EndpointConfigFromOptions(options);
   internal::SetEndpointConfig(config);
+  internal::RegisterBuiltinSources();
+  internal::Registry::Global().ConfigureAll(options);
   pool = std::make_unique<internal::WorkerPool>(options.max_workers, internal::kWorkerIdleExitMs,
                                                 options.cpu_signal);
   s = internal::StartOwnThread("cpprof-http", options.cpu_signal, [this] { Loop(); }, &loop_thread);

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+
+#include "profiles/heap/heap_profile.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+
+#include "pprof/legacy_text.h"
+#include "profiles/heap/heap_sampler.h"
+#include "profiles/heap/sample_region.h"
+#include "stacks/stack_table.h"
+
+namespace cpprof {
+namespace internal {
+namespace heap {
+namespace {
+
+// TableSnapshot::extra: unstacked[0..3], lost_alloc[0..1].
+constexpr size_t kExtraValues = 6;
+
+int64_t Objects(int64_t fx) { return static_cast<int64_t>(std::llround(static_cast<double>(fx) / kObjectScale)); }
+
+std::string Bytes(int64_t n) {
+  char buf[48];
+  if (n >= (int64_t{1} << 20)) {
+    snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(n) / (1 << 20));
+  } else if (n >= 1024) {
+    snprintf(buf, sizeof(buf), "%.1f KiB", static_cast<double>(n) / 1024);
+  } else {
+    snprintf(buf, sizeof(buf), "%" PRId64 " B", n);
+  }
+  return buf;
+}
+
+std::string ModeComment() {
+  Mode mode = CurrentMode();
+  std::string c = "cpprof heap: ";
+  c += ModeName(mode);
+  if (mode == Mode::kGlibc || mode == Mode::kUninitialised) {
+    int64_t rate = Rate();
+    c += rate > 0 ? "; one sample per " + std::to_string(rate) + " bytes allocated on average"
+                  : "; sampling is off (rate 0: CPPROF_HEAP_RATE / Options::heap_sample_rate)";
+  }
+  return c;
+}
+
+}  // namespace
+
+TableSnapshot TakeHeapSnapshot() {
+  TableSnapshot s = TakeTableSnapshot(Table());
+  Counters& c = GetCounters();
+  s.extra.resize(kExtraValues);
+  for (int i = 0; i < 4; ++i) s.extra[static_cast<size_t>(i)] = c.unstacked[i].load(std::memory_order_relaxed);
+  for (int i = 0; i < 2; ++i) s.extra[4 + static_cast<size_t>(i)] = c.lost_alloc[i].load(std::memory_order_relaxed);
+  return s;
+}
+
+StackProfile BuildHeapProfile(const TableSnapshot& now, const TableSnapshot& base,
+                              const HeapProfileOptions& options) {
+  StackProfile p;
+  p.sample_types = {{"alloc_objects", "count"}, {"alloc_space", "bytes"},
+                    {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
+  p.period_type = {"space", "bytes"};
+  p.period = Rate();
+  p.leaf_is_exact_pc = false;  // every frame is a return address
+  if (options.allocs_default) p.default_sample_type = "alloc_space";
+  p.comments.push_back(ModeComment());
+  if (options.delta != DeltaKind::kNone && base.unix_ns != 0) {
+    p.time_nanos = now.unix_ns;
+    p.duration_nanos = now.mono_ns - base.mono_ns;
+  } else {
+    p.time_nanos = now.unix_ns;
+  }
+  const bool use_base = options.delta != DeltaKind::kNone;
+  auto diff = [&](int v, int64_t cur, int64_t before) -> int64_t {
+    if (!use_base) return cur;
+    if (options.delta == DeltaKind::kAllocOnly && v >= kInuseObjects) return cur;
+    return cur - before;
+  };
+  const StackTable* table = now.table;
+  if (table != nullptr) {
+    const size_t slots = table->slot_count();
+    for (size_t i = 0; i < slots; ++i) {
+      int64_t v[4];
+      bool any = false;
+      for (int k = 0; k < 4; ++k) {
+        v[k] = diff(k, now.value(i, k, kValues), base.value(i, k, kValues));
+        any = any || v[k] != 0;
+      }
+      if (!any) continue;
+      const uintptr_t* pcs = nullptr;
+      int depth = 0;
+      int32_t tag = 0;
+      if (!table->Entry(i, &pcs, &depth, &tag)) continue;
+      StackSample s;
+      s.pcs.assign(pcs, pcs + depth);
+      s.values = {Objects(v[0]), v[1], Objects(v[2]), v[3]};
+      if (s.values[0] == 0 && s.values[1] == 0 && s.values[2] == 0 && s.values[3] == 0) continue;
+      // The bucket's average object size (its objects share a size class).
+      const int64_t raw_count = now.value(i, kRawAllocCount, kValues);
+      const int64_t raw_bytes = now.value(i, kRawAllocBytes, kValues);
+      s.labels.push_back({"bytes", "", raw_count > 0 ? raw_bytes / raw_count : tag, "bytes"});
+      p.samples.push_back(std::move(s));
+    }
+  }
+  int64_t unstacked[4];
+  for (int k = 0; k < 4; ++k) {
+    unstacked[k] = diff(k, now.extra_at(static_cast<size_t>(k)), base.extra_at(static_cast<size_t>(k)));
+  }
+  if (unstacked[0] != 0 || unstacked[2] != 0 || unstacked[3] != 0) {
+    StackSample s;
+    s.synthetic = "[cpprof: heap samples without a stack: stack table full]";
+    s.values = {Objects(unstacked[0]), unstacked[1], Objects(unstacked[2]), unstacked[3]};
+    p.samples.push_back(std::move(s));
+  }
+  const int64_t lost_objects = diff(0, now.extra_at(4), base.extra_at(4));
+  const int64_t lost_space = diff(1, now.extra_at(5), base.extra_at(5));
+  if (lost_objects != 0 || lost_space != 0) {
+    StackSample s;
+    s.synthetic = "[cpprof: sampled allocations not tracked: sample region full or alignment above 4 KiB]";
+    s.values = {Objects(lost_objects), lost_space, 0, 0};
+    p.samples.push_back(std::move(s));
+  }
+  return p;
+}
+
+std::string HeapProfileText(const TableSnapshot& now) {
+  struct Record {
+    int64_t inuse_count, inuse_bytes, alloc_count, alloc_bytes;
+    std::vector<uintptr_t> pcs;
+  };
+  std::vector<Record> records;
+  Record total{0, 0, 0, 0, {}};
+  if (const StackTable* table = now.table) {
+    for (size_t i = 0; i < table->slot_count(); ++i) {
+      Record r{now.value(i, kRawInuseCount, kValues), now.value(i, kRawInuseBytes, kValues),
+               now.value(i, kRawAllocCount, kValues), now.value(i, kRawAllocBytes, kValues), {}};
+      if (r.alloc_count == 0 && r.inuse_count == 0) continue;
+      const uintptr_t* pcs = nullptr;
+      int depth = 0;
+      int32_t tag = 0;
+      if (!table->Entry(i, &pcs, &depth, &tag)) continue;
+      r.pcs.assign(pcs, pcs + depth);
+      total.inuse_count += r.inuse_count;
+      total.inuse_bytes += r.inuse_bytes;
+      total.alloc_count += r.alloc_count;
+      total.alloc_bytes += r.alloc_bytes;
+      records.push_back(std::move(r));
+    }
+  }
+  // Largest in-use first, as Go sorts.
+  std::sort(records.begin(), records.end(), [](const Record& a, const Record& b) {
+    return a.inuse_bytes != b.inuse_bytes ? a.inuse_bytes > b.inuse_bytes : a.alloc_bytes > b.alloc_bytes;
+  });
+  const int64_t rate = Rate();
+  char line[256];
+  snprintf(line, sizeof(line), "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @ heap/%" PRId64 "\n",
+           total.inuse_count, total.inuse_bytes, total.alloc_count, total.alloc_bytes, 2 * rate);
+  std::string out = line;
+  LegacyStackPrinter printer;
+  for (const Record& r : records) {
+    snprintf(line, sizeof(line), "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "]", r.inuse_count,
+             r.inuse_bytes, r.alloc_count, r.alloc_bytes);
+    out += line;
+    out += LegacyStackPrinter::AddressList(r.pcs);
+    out += "\n";
+    out += printer.FrameLines(r.pcs, /*leaf_is_exact_pc=*/false);
+    out += "\n";
+  }
+  Counters& c = GetCounters();
+  out += "\n# " + ModeComment() + "\n";
+  out += "# counts above are raw samples; go tool pprof unsamples them (period " + std::to_string(rate) + ")\n";
+  snprintf(line, sizeof(line),
+           "# samples = %" PRIu64 "\n# sampled frees = %" PRIu64 "\n# live samples = %zu\n# sample region in use = %s\n",
+           c.samples.load(), c.sampled_frees.load(), SampleRegion::live_spans(),
+           Bytes(static_cast<int64_t>(SampleRegion::live_bytes())).c_str());
+  out += line;
+  snprintf(line, sizeof(line),
+           "# dropped: table full = %" PRIu64 ", region full = %" PRIu64 ", alignment > 4 KiB = %" PRIu64 "\n",
+           c.dropped_table.load(), c.dropped_region.load(), c.dropped_align.load());
+  out += line;
+  return out;
+}
+
+int64_t LiveBuckets() {
+  const StackTable* table = Table();
+  if (table == nullptr) return 0;
+  int64_t n = 0;
+  for (size_t i = 0; i < table->slot_count(); ++i) {
+    if (table->value(i, kRawInuseCount) > 0) ++n;
+  }
+  return n;
+}
+
+}  // namespace heap
+}  // namespace internal
+}  // namespace cpprof

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Heap profiles from the sampler's table: snapshots, the proto form (Go's
+// sample types, already unbiased), differences between two snapshots, and
+// Go's legacy `debug=1` text. Request time only; not signal-safe.
+
+#ifndef CPPROF_SRC_PROFILES_HEAP_HEAP_PROFILE_H_
+#define CPPROF_SRC_PROFILES_HEAP_HEAP_PROFILE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "pprof/stack_profile.h"
+#include "stacks/table_snapshot.h"
+
+namespace cpprof {
+namespace internal {
+namespace heap {
+
+// The sampler's table and its side totals (weights without a stack, lost
+// samples) at this moment.
+TableSnapshot TakeHeapSnapshot();
+
+enum class DeltaKind {
+  kNone,       // `now` as it is (cumulative alloc_*, current inuse_*)
+  kAll,        // every value now - base (Go's ?seconds=N)
+  kAllocOnly,  // alloc_* now - base, inuse_* as now (godeltaprof's delta_heap)
+};
+
+struct HeapProfileOptions {
+  DeltaKind delta = DeltaKind::kNone;
+  bool allocs_default = false;  // default_sample_type = alloc_space (/allocs)
+};
+
+// `base` is ignored for kNone and may be empty (then it counts as zeros).
+StackProfile BuildHeapProfile(const TableSnapshot& now, const TableSnapshot& base,
+                              const HeapProfileOptions& options);
+
+// Go's debug=1 text: "heap profile: I: IB [A: AB] @ heap/<2*rate>", then
+// one record per stack with raw sample counts (pprof unsamples them, as for
+// Go's own output), symbolized frames, and cpprof's sampler figures as
+// comments at the end.
+std::string HeapProfileText(const TableSnapshot& now);
+
+// Stacks with live sampled objects (the index page's count for heap).
+int64_t LiveBuckets();
+
+}  // namespace heap
+}  // namespace internal
+}  // namespace cpprof
+
+#endif  // CPPROF_SRC_PROFILES_HEAP_HEAP_PROFILE_H_

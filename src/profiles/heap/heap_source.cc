@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Serves heap, allocs and delta_heap (see heap_source.h). Parameters are
+// checked as strictly as the CPU route's: `debug` 0..2, `gc` any whole
+// number (accepted for Go compatibility: cpprof's heap profile is always
+// current, there is nothing to collect first), `seconds` 1..max (a delta
+// over that window, Go's filename "<name>-delta"), and `seconds` with a
+// non-zero `debug` is refused as Go refuses it.
+
+#include "profiles/heap/heap_source.h"
+
+#include <time.h>
+
+#include "base/self_stats.h"
+#include "profiles/heap/heap_profile.h"
+#include "profiles/heap/heap_sampler.h"
+#include "profiles/heap/sample_region.h"
+#include "registry/params.h"
+#include "stacks/stack_table.h"
+#include "unwind/unwind_service.h"
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+constexpr long kPollNanos = 50 * 1000 * 1000;
+
+int64_t MonotonicNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+enum class Route { kHeap, kAllocs, kDeltaHeap };
+
+class HeapProfileSource : public ProfileSource {
+ public:
+  explicit HeapProfileSource(Route route) : route_(route) {}
+
+  std::string name() const override {
+    switch (route_) {
+      case Route::kHeap: return "heap";
+      case Route::kAllocs: return "allocs";
+      case Route::kDeltaHeap: return "delta_heap";
+    }
+    return "";
+  }
+
+  std::string description() const override {
+    std::string mode = heap::ModeName(heap::CurrentMode());
+    switch (route_) {
+      case Route::kHeap:
+        return "A sampling of memory allocations of live objects. You can specify the gc GET parameter "
+               "(accepted; the profile is always current) and seconds for a delta. Heap: " + mode + ".";
+      case Route::kAllocs:
+        return "A sampling of all past memory allocations (the heap profile with alloc_space shown "
+               "first). Heap: " + mode + ".";
+      case Route::kDeltaHeap:
+        return "The heap profile for scrapers: allocations since the previous request of this path, "
+               "live objects as they are now (Grafana Alloy's godeltaprof_memory).";
+    }
+    return "";
+  }
+
+  std::vector<std::string> parameters() const override {
+    if (route_ == Route::kDeltaHeap) return {};
+    return {"debug", "gc", "seconds"};
+  }
+
+  bool seconds_is_delta() const override { return route_ != Route::kDeltaHeap; }
+
+  int64_t count() const override { return route_ == Route::kDeltaHeap ? -1 : heap::LiveBuckets(); }
+
+  void Configure(const Options& options) override {
+    if (route_ != Route::kHeap) return;
+    if (options.heap_sample_rate >= 0) heap::SetRate(options.heap_sample_rate);
+    // Allocation stacks are walked with the CFI tables outside any CPU
+    // session: keep them built and current.
+    if (heap::Rate() > 0) StartUnwindRefresher();
+  }
+
+  ProfileResponse Collect(const ProfileRequest& request) override {
+    if (route_ == Route::kDeltaHeap) {
+      TableSnapshot now = heap::TakeHeapSnapshot();
+      TableSnapshot base = baseline_.Exchange(now);
+      heap::HeapProfileOptions options;
+      options.delta = heap::DeltaKind::kAllocOnly;
+      return Proto(heap::BuildHeapProfile(now, base, options), "delta_heap");
+    }
+    int64_t debug = 0, gc = 0, seconds = 0;
+    std::string error;
+    if (!ParseIntParam(request, "debug", 0, 0, 2, "", &debug, &error) ||
+        !ParseIntParam(request, "gc", 0, INT64_MIN / 2, INT64_MAX / 2, "", &gc, &error) ||
+        !ParseIntParam(request, "seconds", 0, 1, request.limits.max_profile_seconds, "seconds", &seconds,
+                       &error)) {
+      return ProfileResponse::Error(400, error);
+    }
+    if (seconds > 0 && debug != 0) return ProfileResponse::Error(400, "seconds and debug params are incompatible");
+    heap::HeapProfileOptions options;
+    options.allocs_default = route_ == Route::kAllocs;
+    if (seconds == 0) {
+      TableSnapshot now = heap::TakeHeapSnapshot();
+      if (debug != 0) {
+        ProfileResponse r;
+        r.is_proto = false;
+        r.body = heap::HeapProfileText(now);
+        return r;
+      }
+      return Proto(heap::BuildHeapProfile(now, TableSnapshot(), options), name());
+    }
+    TableSnapshot base = heap::TakeHeapSnapshot();
+    const int64_t deadline = MonotonicNanos() + seconds * 1000000000;
+    for (;;) {
+      int64_t left = deadline - MonotonicNanos();
+      if (left <= 0) break;
+      if (request.cancelled()) return ProfileResponse::Error(499, "client closed the connection");
+      timespec ts{0, left < kPollNanos ? static_cast<long>(left) : kPollNanos};
+      nanosleep(&ts, nullptr);
+    }
+    TableSnapshot now = heap::TakeHeapSnapshot();
+    options.delta = heap::DeltaKind::kAll;
+    return Proto(heap::BuildHeapProfile(now, base, options), name() + "-delta");
+  }
+
+ private:
+  static ProfileResponse Proto(const StackProfile& profile, const std::string& filename) {
+    ProfileResponse r;
+    r.filename = filename;
+    r.body = EncodeStackProfile(profile);
+    if (r.body.empty()) return ProfileResponse::Error(500, "could not encode the profile (out of memory?)");
+    return r;
+  }
+
+  Route route_;
+  DeltaBaseline baseline_;
+};
+
+size_t HeapMemoryBytes() {
+  const StackTable* t = heap::Table();
+  return SampleRegion::committed_bytes() + (t != nullptr ? t->memory_bytes() : 0);
+}
+
+void RegisterHeapStats() {
+  RegisterMemoryUser("heap_sampler", HeapMemoryBytes);
+  RegisterStatProvider("heap_sample_rate_bytes", "Mean bytes allocated between two heap samples (0: off).",
+                       [] { return static_cast<double>(heap::Rate()); });
+  RegisterStatProvider("heap_mode", "How allocations reach cpprof: 0 none yet, 1 glibc sampled, 2 another "
+                       "allocator follows (unsampled), 3 another allocator first, 4 unavailable.",
+                       [] { return static_cast<double>(static_cast<int>(heap::CurrentMode())); });
+  RegisterStatProvider("heap_samples_total", "Allocations sampled.",
+                       [] { return static_cast<double>(heap::GetCounters().samples.load()); });
+  RegisterStatProvider("heap_samples_live", "Sampled objects not yet freed.",
+                       [] { return static_cast<double>(SampleRegion::live_spans()); });
+  RegisterStatProvider("heap_sample_region_bytes", "Bytes of sample-region pages holding live sampled objects.",
+                       [] { return static_cast<double>(SampleRegion::live_bytes()); });
+  RegisterStatProvider("heap_samples_dropped_total",
+                       "Sampled allocations kept without a stack (table full) or not tracked (region full, "
+                       "alignment above 4 KiB); shown as synthetic frames in heap profiles.",
+                       [] {
+                         heap::Counters& c = heap::GetCounters();
+                         return static_cast<double>(c.dropped_table.load() + c.dropped_region.load() +
+                                                    c.dropped_align.load());
+                       });
+  RegisterStatProvider("heap_sampling_seconds_total",
+                       "Time spent recording sampled allocations (stack walk, table, region) on host threads.",
+                       [] { return static_cast<double>(heap::GetCounters().slow_path_ns.load()) / 1e9; });
+  RegisterStatProvider("heap_invalid_frees_total",
+                       "Frees of sample-region addresses that were not a live sampled object (a double free).",
+                       [] { return static_cast<double>(heap::GetCounters().invalid_frees.load()); });
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<ProfileSource>> NewHeapProfileSources() {
+  RegisterHeapStats();
+  std::vector<std::unique_ptr<ProfileSource>> out;
+  out.push_back(std::make_unique<HeapProfileSource>(Route::kHeap));
+  out.push_back(std::make_unique<HeapProfileSource>(Route::kAllocs));
+  out.push_back(std::make_unique<HeapProfileSource>(Route::kDeltaHeap));
+  return out;
+}
+
+}  // namespace internal
+}  // namespace cpprof

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Hook context: everything here runs inside malloc/free (see
+// sample_region.h). No allocation; a spin lock guards the free lists and the
+// frontier for a handful of instructions (plus, every 2 MiB of new spans, one
+// mprotect); large spans are madvise'd outside it.
+//
+// Layout: base_ .. base_ + kRegionBytes, PROT_NONE until the frontier passes
+// (committed in 2 MiB steps, metadata in step). Free spans sit in singly
+// linked lists through their metadata: list n (1..kExactLists) holds spans of
+// exactly n pages, list 0 larger ones (first fit, split on take).
+
+#include "profiles/heap/sample_region.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+constexpr size_t kCommitPages = 512;          // 2 MiB of region per mprotect
+constexpr uint32_t kExactLists = 32;
+constexpr uint32_t kMetaLive = 2;
+constexpr size_t kReturnToKernelPages = 16;    // spans this long give memory back on free
+constexpr int kMaxLargeProbes = 64;
+
+SampleMeta* g_meta = nullptr;                  // kMaxPages entries, committed with the region
+std::atomic<bool> g_lock{false};
+std::atomic<bool> g_init_done{false};
+std::atomic<bool> g_init_failed{false};
+uint32_t g_free_heads[kExactLists + 1] = {};   // page index + 1; guarded by g_lock
+size_t g_committed_pages = 0;                  // guarded by g_lock
+
+void Lock() {
+  while (g_lock.exchange(true, std::memory_order_acquire)) {
+    while (g_lock.load(std::memory_order_relaxed)) sched_yield();
+  }
+}
+void Unlock() { g_lock.store(false, std::memory_order_release); }
+
+void AtForkPrepare() { Lock(); }
+void AtForkRelease() { Unlock(); }
+
+uint32_t ListFor(size_t pages) { return pages <= kExactLists ? static_cast<uint32_t>(pages) : 0; }
+
+void PushFreeLocked(size_t index) {
+  SampleMeta& m = g_meta[index];
+  uint32_t list = ListFor(m.pages);
+  m.next_free = g_free_heads[list];
+  g_free_heads[list] = static_cast<uint32_t>(index + 1);
+}
+
+}  // namespace
+
+std::atomic<uintptr_t> SampleRegion::base_{0};
+std::atomic<size_t> SampleRegion::len_{0};
+std::atomic<size_t> SampleRegion::frontier_{0};
+std::atomic<size_t> SampleRegion::live_bytes_{0};
+std::atomic<size_t> SampleRegion::committed_bytes_{0};
+std::atomic<size_t> SampleRegion::live_spans_{0};
+
+bool SampleRegion::Init() {
+  if (g_init_done.load(std::memory_order_acquire)) return !g_init_failed.load(std::memory_order_relaxed);
+  Lock();
+  if (!g_init_done.load(std::memory_order_relaxed)) {
+    void* region = mmap(nullptr, kRegionBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* meta = mmap(nullptr, kMaxPages * sizeof(SampleMeta), PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (region == MAP_FAILED || meta == MAP_FAILED) {
+      if (region != MAP_FAILED) munmap(region, kRegionBytes);
+      if (meta != MAP_FAILED) munmap(meta, kMaxPages * sizeof(SampleMeta));
+      g_init_failed.store(true, std::memory_order_relaxed);
+    } else {
+      g_meta = static_cast<SampleMeta*>(meta);
+      base_.store(reinterpret_cast<uintptr_t>(region), std::memory_order_relaxed);
+      len_.store(kRegionBytes, std::memory_order_release);
+    }
+    g_init_done.store(true, std::memory_order_release);
+  }
+  Unlock();
+  if (!g_init_failed.load(std::memory_order_relaxed)) {
+    static std::atomic<bool> atfork_registered{false};
+    if (!atfork_registered.exchange(true)) pthread_atfork(AtForkPrepare, AtForkRelease, AtForkRelease);
+  }
+  return !g_init_failed.load(std::memory_order_relaxed);
+}
+
+void* SampleRegion::Allocate(size_t size, SampleMeta** meta_out) {
+  if (len_.load(std::memory_order_relaxed) == 0) return nullptr;
+  size_t pages = size == 0 ? 1 : (size + kPageSize - 1) / kPageSize;
+  if (pages > kMaxPages / 4) return nullptr;  // no single sample may take a quarter of the range
+  size_t index = 0;
+  bool found = false;
+  Lock();
+  uint32_t list = ListFor(pages);
+  if (list != 0 && g_free_heads[list] != 0) {
+    index = g_free_heads[list] - 1;
+    g_free_heads[list] = g_meta[index].next_free;
+    found = true;
+  } else {
+    // Larger free spans: first fit, split.
+    uint32_t* link = &g_free_heads[0];
+    for (int probe = 0; *link != 0 && probe < kMaxLargeProbes; ++probe) {
+      size_t i = *link - 1;
+      if (g_meta[i].pages >= pages) {
+        *link = g_meta[i].next_free;
+        size_t rest = g_meta[i].pages - pages;
+        if (rest > 0) {
+          g_meta[i + pages].pages = static_cast<uint32_t>(rest);
+          g_meta[i + pages].flags = 0;
+          PushFreeLocked(i + pages);
+        }
+        index = i;
+        found = true;
+        break;
+      }
+      link = &g_meta[i].next_free;
+    }
+  }
+  if (!found) {
+    size_t frontier = frontier_.load(std::memory_order_relaxed);
+    if (frontier + pages > kMaxPages) {
+      Unlock();
+      return nullptr;
+    }
+    if (frontier + pages > g_committed_pages) {
+      size_t want = (frontier + pages + kCommitPages - 1) / kCommitPages * kCommitPages;
+      if (want > kMaxPages) want = kMaxPages;
+      char* region = reinterpret_cast<char*>(base_.load(std::memory_order_relaxed));
+      char* meta = reinterpret_cast<char*>(g_meta);
+      // kCommitPages * sizeof(SampleMeta) is a whole number of pages.
+      if (mprotect(region + g_committed_pages * kPageSize, (want - g_committed_pages) * kPageSize,
+                   PROT_READ | PROT_WRITE) != 0 ||
+          mprotect(meta + g_committed_pages * sizeof(SampleMeta), (want - g_committed_pages) * sizeof(SampleMeta),
+                   PROT_READ | PROT_WRITE) != 0) {
+        Unlock();
+        return nullptr;
+      }
+      committed_bytes_.fetch_add((want - g_committed_pages) * kPageSize, std::memory_order_relaxed);
+      g_committed_pages = want;
+    }
+    index = frontier;
+    frontier_.store(frontier + pages, std::memory_order_release);
+  }
+  SampleMeta& m = g_meta[index];
+  m.pages = static_cast<uint32_t>(pages);
+  m.next_free = 0;
+  m.flags = kMetaLive;
+  Unlock();
+  live_bytes_.fetch_add(pages * kPageSize, std::memory_order_relaxed);
+  live_spans_.fetch_add(1, std::memory_order_relaxed);
+  *meta_out = &m;
+  return reinterpret_cast<void*>(base_.load(std::memory_order_relaxed) + index * kPageSize);
+}
+
+SampleMeta* SampleRegion::Meta(const void* p) {
+  uintptr_t off = reinterpret_cast<uintptr_t>(p) - base_.load(std::memory_order_relaxed);
+  if (off >= len_.load(std::memory_order_relaxed) || off % kPageSize != 0) return nullptr;
+  size_t index = off / kPageSize;
+  if (index >= frontier_.load(std::memory_order_acquire)) return nullptr;
+  SampleMeta* m = &g_meta[index];
+  return (m->flags & kMetaLive) != 0 ? m : nullptr;
+}
+
+const SampleMeta& SampleRegion::MetaAt(size_t i) { return g_meta[i]; }
+
+size_t SampleRegion::UsableSize(const void* p) {
+  SampleMeta* m = Meta(p);
+  return m == nullptr ? 0 : m->pages * kPageSize;
+}
+
+void SampleRegion::Release(void* p, SampleMeta* meta) {
+  size_t index = (reinterpret_cast<uintptr_t>(p) - base_.load(std::memory_order_relaxed)) / kPageSize;
+  const size_t pages = meta->pages;
+  if (pages >= kReturnToKernelPages) madvise(p, pages * kPageSize, MADV_DONTNEED);
+  Lock();
+  meta->flags = 0;
+  meta->slot = -1;
+  PushFreeLocked(index);
+  Unlock();
+  live_bytes_.fetch_sub(pages * kPageSize, std::memory_order_relaxed);
+  live_spans_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace internal
+}  // namespace cpprof
