@@ -44,6 +44,12 @@ struct Options {
   // the weight of the rate it was sampled at. Environment: CPPROF_HEAP_RATE.
   int64_t heap_sample_rate = -1;
 
+  // Leak detection by growth: how often the in-use estimate of every
+  // allocation stack is recorded for /debug/pprof/heap_growth (90 points are
+  // kept: 15 minutes at the default 10 s). Environment:
+  // CPPROF_HEAP_GROWTH_INTERVAL_MS.
+  int heap_growth_interval_ms = 10000;
+
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

@@ -77,6 +77,7 @@ Options ApplyEnvironment(Options o) {
   EnvInt("CPPROF_CPU_MAX_HZ", 1, 100000, &o.cpu_max_hz);
   EnvInt("CPPROF_MAX_SECONDS", 1, 86400, &o.max_profile_seconds);
   EnvInt("CPPROF_SIGNAL", 1, SIGRTMAX, &o.cpu_signal);
+  EnvInt("CPPROF_HEAP_GROWTH_INTERVAL_MS", 10, 3600 * 1000, &o.heap_growth_interval_ms);
   if (const char* v = getenv("CPPROF_HEAP_RATE"); v != nullptr && *v != '\0') {
     char* end = nullptr;
     long long n = strtoll(v, &end, 10);

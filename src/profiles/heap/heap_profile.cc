@@ -38,6 +38,8 @@ std::string Bytes(int64_t n) {
   return buf;
 }
 
+}  // namespace
+
 std::string ModeComment() {
   Mode mode = CurrentMode();
   std::string c = "cpprof heap: ";
@@ -49,6 +51,8 @@ std::string ModeComment() {
   }
   return c;
 }
+
+namespace {
 
 std::string ReadProcMaps() {
   std::string data;
@@ -215,6 +219,66 @@ int64_t LiveBuckets() {
     if (table->value(i, kRawInuseCount) > 0) ++n;
   }
   return n;
+}
+
+StackProfile GrowthProfile(const GrowthReport& report) {
+  StackProfile p;
+  p.sample_types = {{"inuse_objects", "count"}, {"inuse_space", "bytes"},
+                    {"growth_objects", "count"}, {"growth_space", "bytes"}};
+  p.period_type = {"space", "bytes"};
+  p.period = Rate();
+  p.leaf_is_exact_pc = false;
+  p.default_sample_type = "growth_space";
+  p.duration_nanos = static_cast<int64_t>(report.window_seconds * 1e9);
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  p.time_nanos = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec - p.duration_nanos;
+  p.comments.push_back(ModeComment());
+  p.comments.push_back("cpprof heap growth: " + std::to_string(report.points) + " points every " +
+                       std::to_string(report.interval_ms) + " ms over " +
+                       std::to_string(static_cast<int64_t>(report.window_seconds)) + " s; " +
+                       std::to_string(report.suspects.size()) + " growing sites");
+  for (const GrowthSuspect& g : report.suspects) {
+    StackSample s;
+    s.pcs = g.pcs;
+    s.values = {g.last_objects, g.last_space, g.last_objects - g.first_objects, g.last_space - g.first_space};
+    s.labels.push_back({"oldest_age", "", g.oldest_age_seconds, "seconds"});
+    s.labels.push_back({"slope", "", static_cast<int64_t>(g.slope_bytes_per_hour), "bytes"});
+    s.labels.push_back({"samples", "", g.live_samples, ""});
+    p.samples.push_back(std::move(s));
+  }
+  return p;
+}
+
+std::string GrowthText(const GrowthReport& report) {
+  char line[512];
+  std::string out;
+  snprintf(line, sizeof(line),
+           "heap growth: %zu suspect sites over the last %.0f s (%d points, one every %d ms)\n",
+           report.suspects.size(), report.window_seconds, report.points, report.interval_ms);
+  out += line;
+  if (report.points < kMinGrowthPoints) {
+    snprintf(line, sizeof(line), "# not enough history yet: a trend needs %d points, %d recorded in the window\n",
+             kMinGrowthPoints, report.points);
+    out += line;
+  }
+  out += "# " + ModeComment() + "\n";
+  out += "# a site is listed when its in-use estimate rises over the window (Mann-Kendall z > 2.33,\n"
+         "# positive Theil-Sen slope) by at least " + std::to_string(kMinSampleGrowth) + " live samples\n\n";
+  LegacyStackPrinter printer;
+  for (const GrowthSuspect& g : report.suspects) {
+    std::string age = g.oldest_age_seconds >= 0 ? std::to_string(g.oldest_age_seconds) + " s" : "unknown";
+    snprintf(line, sizeof(line),
+             "growth %s (%" PRId64 " objects) to %s in use (%" PRId64 " objects); %s/hour; trend z=%.1f; "
+             "%" PRId64 " live samples (+%" PRId64 "); oldest live object %s old\n",
+             Bytes(g.last_space - g.first_space).c_str(), g.last_objects - g.first_objects, Bytes(g.last_space).c_str(),
+             g.last_objects, Bytes(static_cast<int64_t>(g.slope_bytes_per_hour)).c_str(), g.mk_z, g.live_samples,
+             g.samples_gained, age.c_str());
+    out += line;
+    out += printer.FrameLines(g.pcs, /*leaf_is_exact_pc=*/false);
+    out += "\n";
+  }
+  return out;
 }
 
 }  // namespace heap

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "pprof/stack_profile.h"
+#include "profiles/heap/heap_growth.h"
 #include "stacks/table_snapshot.h"
 
 namespace cpprof {
@@ -44,6 +45,16 @@ std::string HeapProfileText(const TableSnapshot& now);
 
 // Stacks with live sampled objects (the index page's count for heap).
 int64_t LiveBuckets();
+
+// "cpprof heap: <mode>; one sample per N bytes ..." (a profile comment).
+std::string ModeComment();
+
+// The growth suspects as a profile: sample types inuse_objects, inuse_space,
+// growth_objects, growth_space (the default: bytes gained over the window),
+// numeric labels oldest_age (seconds), slope (bytes per hour), samples.
+StackProfile GrowthProfile(const GrowthReport& report);
+// The same as a readable report.
+std::string GrowthText(const GrowthReport& report);
 
 }  // namespace heap
 }  // namespace internal

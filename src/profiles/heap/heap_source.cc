@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "base/self_stats.h"
+#include "profiles/heap/heap_growth.h"
 #include "profiles/heap/heap_profile.h"
 #include "profiles/heap/heap_sampler.h"
 #include "profiles/heap/sample_region.h"
@@ -76,7 +77,10 @@ class HeapProfileSource : public ProfileSource {
     if (options.heap_sample_rate >= 0) heap::SetRate(options.heap_sample_rate);
     // Allocation stacks are walked with the CFI tables outside any CPU
     // session: keep them built and current.
-    if (heap::Rate() > 0) StartUnwindRefresher();
+    if (heap::Rate() > 0) {
+      StartUnwindRefresher();
+      heap::GrowthTracker::Global().Start(options.heap_growth_interval_ms);
+    }
   }
 
   ProfileResponse Collect(const ProfileRequest& request) override {
@@ -135,9 +139,50 @@ class HeapProfileSource : public ProfileSource {
   DeltaBaseline baseline_;
 };
 
+// Leak detection, tier 1 (heap_growth.h): sites whose live estimate keeps
+// growing over a window.
+class HeapGrowthSource : public ProfileSource {
+ public:
+  std::string name() const override { return "heap_growth"; }
+  std::string description() const override {
+    return "Leak suspects: allocation sites whose live (in-use) estimate keeps growing over the last "
+           "window seconds (all recorded history by default), by a Mann-Kendall trend test, with the "
+           "age of their oldest live object. Set debug=1 for a readable report.";
+  }
+  std::vector<std::string> parameters() const override { return {"debug", "window"}; }
+  int64_t count() const override { return -1; }
+
+  ProfileResponse Collect(const ProfileRequest& request) override {
+    int64_t debug = 0, window = 0;
+    std::string error;
+    if (!ParseIntParam(request, "debug", 0, 0, 2, "", &debug, &error) ||
+        !ParseIntParam(request, "window", 0, 1, 7 * 86400, "seconds", &window, &error)) {
+      return ProfileResponse::Error(400, error);
+    }
+    heap::GrowthTracker& tracker = heap::GrowthTracker::Global();
+    if (!tracker.running()) {
+      return ProfileResponse::Error(503, "heap growth tracking is not running: heap sampling is off or no "
+                                         "endpoint was started (" + heap::ModeComment() + ")");
+    }
+    heap::GrowthReport report = tracker.Suspects(static_cast<double>(window));
+    if (debug != 0) {
+      ProfileResponse r;
+      r.is_proto = false;
+      r.body = heap::GrowthText(report);
+      return r;
+    }
+    ProfileResponse r;
+    r.filename = "heap_growth";
+    r.body = EncodeStackProfile(heap::GrowthProfile(report));
+    if (r.body.empty()) return ProfileResponse::Error(500, "could not encode the profile (out of memory?)");
+    return r;
+  }
+};
+
 size_t HeapMemoryBytes() {
   const StackTable* t = heap::Table();
-  return SampleRegion::committed_bytes() + (t != nullptr ? t->memory_bytes() : 0);
+  return SampleRegion::committed_bytes() + (t != nullptr ? t->memory_bytes() : 0) +
+         heap::GrowthTracker::Global().memory_bytes();
 }
 
 void RegisterHeapStats() {
@@ -177,6 +222,7 @@ std::vector<std::unique_ptr<ProfileSource>> NewHeapProfileSources() {
   out.push_back(std::make_unique<HeapProfileSource>(Route::kHeap));
   out.push_back(std::make_unique<HeapProfileSource>(Route::kAllocs));
   out.push_back(std::make_unique<HeapProfileSource>(Route::kDeltaHeap));
+  out.push_back(std::make_unique<HeapGrowthSource>());
   return out;
 }
 

@@ -22,7 +22,7 @@ namespace {
 
 constexpr size_t kCommitPages = 512;          // 2 MiB of region per mprotect
 constexpr uint32_t kExactLists = 32;
-constexpr uint32_t kMetaLive = 2;
+constexpr uint32_t kMetaLive = SampleMeta::kLive;
 constexpr size_t kReturnToKernelPages = 16;    // spans this long give memory back on free
 constexpr int kMaxLargeProbes = 64;
 

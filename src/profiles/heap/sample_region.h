@@ -34,13 +34,15 @@ struct SampleMeta {
   uint32_t pages;        // span length; 0 = page not the head of a live span
   uint32_t next_free;    // free-list link (page index + 1), 0 = end
   int32_t slot;          // stack-table slot of its allocation stack, -1 = none (dropped)
-  uint32_t flags;        // kMetaBootstrap: served while cpprof initialised
+  uint32_t flags;        // kLive
   uint64_t size;         // requested bytes
   int64_t objects_fx;    // weight in objects, fixed point (kObjectScale)
   int64_t space;         // weight in bytes (size / p, rounded)
   int64_t alloc_sec;     // CLOCK_MONOTONIC_COARSE seconds at allocation
+
+  static constexpr uint32_t kLive = 2;  // flags: the span holds an object
+  bool IsLive() const { return (flags & kLive) != 0; }
 };
-constexpr uint32_t kMetaBootstrap = 1;
 
 class SampleRegion {
  public:

@@ -15,6 +15,8 @@
 #   - growth: -diff_base of two snapshots, ?seconds=N (filename heap-delta)
 #     and delta_heap each show a planted growth (Grow) and no steady-state
 #     churn (Churn's in-use does not move, Transient is not re-reported);
+#   - heap_growth (leak suspects by trend) names a site that keeps growing
+#     and none of the steady ones;
 #   - bad input answers 400 naming the problem; gc=1 is accepted;
 #   - the index, index.json and the stats page list the heap kinds;
 #   - LD_PRELOAD on a build of the host without cpprof gives the same
@@ -96,7 +98,7 @@ check_estimates() {  # PROFILE LABEL
 }
 
 # ---------------------------------------------------------------- linked host
-SERVER_ENV=(CPPROF_HEAP_RATE=$RATE)
+SERVER_ENV=(CPPROF_HEAP_RATE=$RATE CPPROF_HEAP_GROWTH_INTERVAL_MS=200)
 start_env_server "$host_linked" --grow-prefix "$WORK/grow"
 wait_line READY 60
 log "host on $BASE"
@@ -126,8 +128,11 @@ assert_contains "$WORK/heap.txt" "^#	0x[0-9a-f]+	.*SiteFixed" "debug=1 does not 
 # Totals: the text's raw counts unsampled by pprof against the proto's
 # (per-object) estimates of the same moment's heap.
 total_of() { awk '/^Showing nodes accounting for/ {for (i = 1; i <= NF; i++) if ($i == "of") {v = $(i + 1); gsub(/[B,]/, "", v); print v; exit}}' "$1"; }
+# (A proto of the same moment: the first fetch above built symbol indexes,
+# which are live heap too.)
+curl -sf --max-time 60 -o "$WORK/heap_now.pb.gz" "$BASE/debug/pprof/heap" || fail "GET heap failed"
 top "$WORK/legacy_space.txt" inuse_space "$WORK/heap.txt" -symbolize=none
-top "$WORK/proto_space.txt" inuse_space "$WORK/heap.pb.gz" -symbolize=none
+top "$WORK/proto_space.txt" inuse_space "$WORK/heap_now.pb.gz" -symbolize=none
 legacy_total="$(total_of "$WORK/legacy_space.txt")" proto_total="$(total_of "$WORK/proto_space.txt")"
 python3 -c "import sys; l,p=float('$legacy_total'),float('$proto_total'); sys.exit(0 if abs(l-p) <= 0.1*p else 1)" ||
   { show "$WORK/legacy_space.txt"; fail "debug=1 read by pprof totals $legacy_total B in use, the proto $proto_total B"; }
@@ -170,6 +175,24 @@ within "$WORK/d2_inuse.txt" Grow "$((3 * grow_bytes))" 0.10 "delta_heap inuse_sp
 [[ -z "$(flat_of "$WORK/d2_alloc.txt" Transient)" ]] || { show "$WORK/d2_alloc.txt"; fail "delta_heap re-reports old allocations"; }
 log "ok: delta_heap"
 
+# Leak suspects by growth (tier 1): Grow keeps growing, step by step; the
+# steady churn and the constant live sets are not suspects.
+for k in 4 5 6 7 8; do
+  touch "$WORK/grow$k"
+  wait_line "GROWN $k" 30
+  sleep 0.5
+done
+curl -sf --max-time 30 -o "$WORK/growth.txt" "$BASE/debug/pprof/heap_growth?debug=1&window=6" || fail "GET heap_growth?debug=1 failed"
+assert_contains "$WORK/growth.txt" "^heap growth: [1-9][0-9]* suspect sites" "heap_growth lists no suspect"
+first_site="$(awk '/^growth /{getline; print; exit}' "$WORK/growth.txt")"
+[[ "$first_site" == *Grow* ]] || { show "$WORK/growth.txt"; fail "the first growth suspect is not Grow: $first_site"; }
+assert_contains "$WORK/growth.txt" "oldest live object [0-9]+ s old" "heap_growth gives no age of the oldest live object"
+assert_not_contains "$WORK/growth.txt" "Churn|SiteFixed|SiteMixed" "heap_growth reports a steady site"
+curl -sf --max-time 30 -o "$WORK/growth.pb.gz" "$BASE/debug/pprof/heap_growth?window=6" || fail "GET heap_growth failed"
+top "$WORK/growth_top.txt" growth_space "$WORK/growth.pb.gz"
+[[ -n "$(flat_of "$WORK/growth_top.txt" Grow)" ]] || { show "$WORK/growth_top.txt"; fail "go tool pprof: no Grow in heap_growth"; }
+log "ok: heap_growth names Grow, not the steady sites"
+
 # Bad input and accepted parameters.
 expect_status() {  # QUERY STATUS BODY_PATTERN
   local code
@@ -186,7 +209,7 @@ expect_status "gc=1" 200 ''
 log "ok: bad input -> 400, gc=1 accepted"
 
 curl -sf "$BASE/debug/pprof/" >"$WORK/index.html"
-for k in heap allocs delta_heap; do assert_contains "$WORK/index.html" "href=\"\./$k" "index lacks $k"; done
+for k in heap allocs delta_heap heap_growth; do assert_contains "$WORK/index.html" "href=\"\./$k" "index lacks $k"; done
 curl -sf "$BASE/debug/pprof/index.json" >"$WORK/index.json"
 assert_contains "$WORK/index.json" '"name":"heap","path":"[^"]*","description":"[^"]*","params":\["debug","gc","seconds"\],"seconds_delta":true' "index.json heap entry"
 curl -sf "$BASE/debug/pprof/stats" >"$WORK/stats.txt"
