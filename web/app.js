@@ -100,6 +100,12 @@ function secondsOf(src) {
   return s > 0 ? s : 0;
 }
 
+// Sample types and default of a profile, to tell whether a newly opened
+// profile is of the same kind as the one shown.
+function sampleKind(profile) {
+  return profile.sampleTypes.map((t) => t.type + '/' + t.unit).join(',') + '|' + profile.defaultSampleType;
+}
+
 function shellQuote(s) {
   return "'" + s.replace(/'/g, "'\\''") + "'";
 }
@@ -161,7 +167,7 @@ class App {
         $('progress-bar').value = Math.min(secs, el);
         const left = Math.max(0, Math.ceil(secs - el));
         $('progress-text').textContent = left > 0
-          ? 'Collecting ' + src.split('?')[0] + ' profile: ' + left + ' s left'
+          ? 'Collecting ' + src.split('?')[0] + (this.isDelta(src) ? ' delta' : ' profile') + ': ' + left + ' s left'
           : 'Waiting for the profile…';
       };
       tick();
@@ -192,7 +198,16 @@ class App {
     }
   }
 
-  // which: 'main' | 'base'; spec: {src} or {file}
+  // Whether `src` asks an endpoint whose `seconds` means a delta (heap, allocs) for one.
+  isDelta(src) {
+    const q = src.indexOf('?');
+    const path = q < 0 ? src : src.slice(0, q);
+    const p = this.profiles.find((x) => x.rel === path);
+    return Boolean(p && p.secondsDelta && secondsOf(src) > 0);
+  }
+
+  // which: 'main' | 'base'; spec: {src} or {file}, with opened: true when the
+  // user opened it (not when it comes from the URL or history).
   async load(which, spec) {
     const t0 = performance.now();
     this.clearError();
@@ -221,6 +236,13 @@ class App {
       }
       const entry = { label, bytes, fileName, src: spec.src || '', model: decoded.model, tree: decoded.tree };
       if (which === 'main') {
+        // A sample type picked for another kind of profile (e.g. inuse_space
+        // on heap) gives way to the new profile's default (alloc_space on allocs).
+        if (spec.opened && this.main && this.state.sample &&
+            sampleKind(this.main.model.profile) !== sampleKind(entry.model.profile)) {
+          this.state.sample = '';
+          writeState(this.state, false);
+        }
         this.main = entry;
         this.timings = { start: t0, fetchMs: t1 - t0, ...decoded.timings };
       } else {
@@ -248,7 +270,10 @@ class App {
       o.textContent = t.type + ' (' + t.unit + ')';
       sel.append(o);
     });
-    if (!p.sampleTypes.some((t) => t.type === this.state.sample)) this.state.sample = '';
+    if (this.state.sample && !p.sampleTypes.some((t) => t.type === this.state.sample)) {
+      this.state.sample = '';
+      writeState(this.state, false);
+    }
     sel.value = this.state.sample || p.sampleTypes[p.defaultSampleType].type;
     const th = $('thread-select');
     th.textContent = '';
@@ -312,6 +337,20 @@ class App {
     return v;
   }
 
+  // Sum of the chosen sample type over the (thread-filtered) samples.
+  sampleTotal() {
+    const si = this.sampleIndex();
+    return this.cached('total:' + si + ':' + this.state.thread, () => {
+      const p = this.main.model.profile;
+      const T = p.sampleTypes.length;
+      const mask = this.mask(this.main);
+      const n = this.main.model.stackStart.length - 1;
+      let sum = 0;
+      for (let s = 0; s < n; s++) if (!mask || mask[s]) sum += p.values[s * T + si];
+      return sum;
+    });
+  }
+
   mask(entry) {
     return this.cached('mask:' + (entry === this.main ? 'm' : 'b') + ':' + this.state.thread,
       () => threadMask(entry.model, this.state.thread));
@@ -339,9 +378,54 @@ class App {
     return v;
   }
 
-  fullTree() {
+  // Whether sample type `si` of the main profile has a negative value. A
+  // delta (heap?seconds=N) has them: objects allocated before the window and
+  // freed in it count as negative inuse.
+  signed(si) {
+    return this.cached('signed:' + si, () => {
+      const p = this.main.model.profile;
+      const T = p.sampleTypes.length;
+      const n = this.main.model.stackStart.length - 1;
+      for (let s = 0; s < n; s++) if (p.values[s * T + si] < 0) return true;
+      return false;
+    });
+  }
+
+  // The main model with every sample type twice: net values, then absolute
+  // ones. A tree built from it has both, so a signed profile is drawn with
+  // absolute widths (children then fit inside their parent) while tooltips
+  // and tables show net values.
+  absModel() {
+    return this.cached('absModel', () => {
+      const m = this.main.model, p = m.profile;
+      const T = p.sampleTypes.length;
+      const n = m.stackStart.length - 1;
+      const values = new Float64Array(2 * T * n);
+      for (let s = 0; s < n; s++) {
+        for (let t = 0; t < T; t++) {
+          const v = p.values[s * T + t];
+          values[2 * T * s + t] = v;
+          values[2 * T * s + T + t] = Math.abs(v);
+        }
+      }
+      return { ...m, profile: { ...p, sampleTypes: p.sampleTypes.concat(p.sampleTypes), values } };
+    });
+  }
+
+  fullTree(signed) {
+    if (signed) return this.cached('absTree:' + this.state.thread, () => buildTree(this.absModel(), this.mask(this.main)));
     if (!this.state.thread) return this.main.tree;
     return this.cached('tree:' + this.state.thread, () => buildTree(this.main.model, this.mask(this.main)));
+  }
+
+  // Fields of `cur` for a tree view of sample type si: the value column, the
+  // width column, and for a signed profile blue for frames below zero.
+  treeColumns(tree, si, signed) {
+    if (!signed) return { col: si, widthCol: si, signed: false };
+    const T = this.main.model.profile.sampleTypes.length;
+    const blue = 'hsl(215,70%,' + (this.dark ? 42 : 68) + '%)';
+    const { total, cols } = tree;
+    return { col: si, widthCol: T + si, signed: true, color: (node) => (total[node * cols + si] < 0 ? blue : null) };
   }
 
   frameByName(name) {
@@ -363,19 +447,24 @@ class App {
     const m = this.main.model;
     const si = this.sampleIndex();
     const unit = this.unit();
+    $('sample-total').textContent = 'total ' + formatValue(this.sampleTotal(), unit);
     $('view-note').textContent = '';
     let cur = null;
+    const signed = this.signed(si);
     if (view === 'flame' || view === 'icicle') {
-      const tree = this.fullTree();
-      cur = { kind: 'tree', tree, frameName: m.frameName, frameFile: m.frameFile, col: si, inverted: view === 'icicle' };
+      const tree = this.fullTree(signed);
+      cur = { kind: 'tree', tree, frameName: m.frameName, frameFile: m.frameFile, inverted: view === 'icicle',
+        ...this.treeColumns(tree, si, signed) };
     } else if (view === 'callers') {
       const fnName = splitFocus(st.focus)[0];
       const f = fnName !== undefined ? this.frameByName(fnName) : -1;
       if (f < 0) {
         $('view-note').textContent = 'Callers: click a function name in the table (or select a frame and press "Callers").';
       } else {
-        const tree = this.cached('callers:' + f + ':' + st.thread, () => buildCallersTree(m, f, this.mask(this.main)));
-        cur = { kind: 'tree', tree, frameName: m.frameName, frameFile: m.frameFile, col: si, inverted: true };
+        const tree = this.cached('callers:' + f + ':' + st.thread + ':' + signed,
+          () => buildCallersTree(signed ? this.absModel() : m, f, this.mask(this.main)));
+        cur = { kind: 'tree', tree, frameName: m.frameName, frameFile: m.frameFile, inverted: true,
+          ...this.treeColumns(tree, si, signed) };
         $('view-note').textContent = 'Callers of ' + fnName + ' (merged over all call sites; callers below).';
       }
       if (f < 0) this.renderTop(si, unit);
@@ -400,6 +489,11 @@ class App {
       }
     } else {
       this.renderTop(si, unit);
+    }
+    if (cur && cur.signed) {
+      $('view-note').textContent = ($('view-note').textContent + ' This profile has negative ' +
+        m.profile.sampleTypes[si].type + ' values (a delta: more freed than allocated). Widths are absolute ' +
+        'values; blue frames are negative in total.').trim();
     }
     this.cur = cur;
     if (cur) this.layout(cur, fresh);
@@ -439,7 +533,7 @@ class App {
         return 'hsl(' + hue + ',80%,' + light.toFixed(0) + '%)';
       };
     } else {
-      cur.width = column(t, t.total, cur.col);
+      cur.width = column(t, t.total, cur.widthCol);
     }
     cur.x = layoutX(t, cur.width);
     cur.shortName = this.shortNames(cur.frameName);
@@ -527,7 +621,8 @@ class App {
     this.searchMark = r.mark;
     const denom = cur.width[this.zoom];
     this.lastMatched = { matched: r.matched, total: denom };
-    const unit = cur.kind === 'diff' && this.state.diff !== 'abs' ? null : this.unit();
+    // Shares only where widths are not the profile's values (normalised diff, signed profile).
+    const unit = (cur.kind === 'diff' && this.state.diff !== 'abs') || cur.signed ? null : this.unit();
     out.textContent = 'Matched: ' + formatPercent(r.matched, denom) +
       (unit ? ' (' + formatValue(r.matched, unit) + ' of ' + formatValue(denom, unit) + ')' : '');
     this.flame.setMark(r.mark);
@@ -795,7 +890,13 @@ class App {
       const name = $('profile-select').value;
       const p = this.profiles.find((x) => x.name === name);
       let src = p ? p.rel : name;
-      if (p && p.params.includes('seconds')) src += '?seconds=' + Math.max(1, Number($('seconds').value) || 10);
+      if (p && p.secondsDelta) {
+        // Empty: a snapshot. A number: a delta over that many seconds.
+        const d = Math.round(Number($('delta-seconds').value));
+        if (d > 0) src += '?seconds=' + d;
+      } else if (p && p.params.includes('seconds')) {
+        src += '?seconds=' + Math.max(1, Number($('seconds').value) || 10);
+      }
       this.openSource(src);
     });
     $('profile-select').addEventListener('change', () => this.updateSecondsVisibility());
@@ -884,19 +985,27 @@ class App {
     this.state.source = src;
     this.state.focus = '';
     writeState(this.state, true);
-    return this.load('main', { src });
+    return this.load('main', { src, opened: true });
   }
 
   openFile(file) {
     this.state.source = '';
     this.state.focus = '';
     writeState(this.state, true);
-    return this.load('main', { file });
+    return this.load('main', { file, opened: true });
   }
 
+  // CPU: "for N s" (the recording window). Heap and allocs: an optional
+  // "delta over N s", empty for a snapshot. A hidden field is disabled too, so
+  // a bad value left in it cannot block the form.
   updateSecondsVisibility() {
     const p = this.profiles.find((x) => x.name === $('profile-select').value);
-    $('seconds-label').hidden = !(p && p.params.includes('seconds'));
+    const recording = Boolean(p && p.params.includes('seconds') && !p.secondsDelta);
+    const delta = Boolean(p && p.secondsDelta);
+    $('seconds-label').hidden = !recording;
+    $('seconds').disabled = !recording;
+    $('delta-label').hidden = !delta;
+    $('delta-seconds').disabled = !delta;
   }
 
   async loadIndex() {
@@ -910,6 +1019,8 @@ class App {
         rel: (p.path || p.name).replace(/^.*\/debug\/pprof\//, ''),
         description: p.description || '',
         params: p.params || [],
+        // `seconds` asks for a delta between two snapshots, not a recording window.
+        secondsDelta: p.seconds_delta === true,
       }));
       $('version').textContent = idx.version ? 'cpprof ' + idx.version : 'cpprof';
     } catch (e) {
@@ -924,10 +1035,10 @@ class App {
       o.title = p.description;
       sel.append(o);
     }
-    const cur = this.state.source.split('?')[0];
-    if (this.profiles.some((p) => p.rel === cur)) sel.value = this.profiles.find((p) => p.rel === cur).name;
+    const cur = this.profiles.find((p) => p.rel === this.state.source.split('?')[0]);
+    if (cur) sel.value = cur.name;
     const secs = secondsOf(this.state.source);
-    if (secs) $('seconds').value = String(secs);
+    if (secs) $(cur && cur.secondsDelta ? 'delta-seconds' : 'seconds').value = String(secs);
     this.updateSecondsVisibility();
   }
 

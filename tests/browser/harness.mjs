@@ -41,15 +41,16 @@ async function waitHttp(url, deadline) {
  * Starts the demo server on a free port. Returns {base, port, hottest, proc, stop()}.
  * `hottest` is the function name the demo prints as its hottest. `threads`:
  * the demo's busy worker threads (default: the demo's own, 2; 0 for a quiet
- * server, e.g. for timing the page).
+ * server, e.g. for timing the page). `env`: variables added to the demo's
+ * environment (e.g. CPPROF_HEAP_RATE).
  */
-export async function startDemo(binary, { threads } = {}) {
+export async function startDemo(binary, { threads, env } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const args = ['--addr', '127.0.0.1:' + port];
     if (threads !== undefined) args.push('--threads', String(threads));
-    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     proc.stdout.on('data', (d) => { out += d; });
@@ -82,10 +83,23 @@ const kTypes = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; c
 export const kCsp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
   "connect-src 'self'; worker-src 'self' blob:; object-src 'none'";
 
+// Index entries as the endpoint lists them: `seconds` is the CPU profile's
+// window, and a delta between two snapshots for heap and allocs.
+function devIndexEntry(n) {
+  const e = { name: n, path: '/debug/pprof/' + n, description: n, params: [] };
+  if (n === 'profile') e.params = ['seconds', 'hz'];
+  if (n === 'heap' || n === 'allocs') {
+    e.params = ['debug', 'gc', 'seconds'];
+    e.seconds_delta = true;
+  }
+  return e;
+}
+
 /**
  * Development server: web/ at /debug/pprof/ui/, index.json, and the given
- * profiles ({name: Uint8Array}) at /debug/pprof/<name>; anything else is a
- * Go-style 404. For working on the page without the C++ build.
+ * profiles ({name: Uint8Array}) at /debug/pprof/<name> (after `seconds`
+ * seconds, if given); anything else is a Go-style 404. For working on the
+ * page without the C++ build.
  */
 export function startDevServer(profiles, port = 0) {
   // CPPROF_UI_WEB_DIR: serve another copy of the page (e.g. an older one, to compare timings).
@@ -107,7 +121,7 @@ export function startDevServer(profiles, port = 0) {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify({
         version: 'dev',
-        profiles: Object.keys(profiles).map((n) => ({ name: n, path: '/debug/pprof/' + n, description: n, params: n === 'profile' ? ['seconds', 'hz'] : [] })),
+        profiles: Object.keys(profiles).map(devIndexEntry),
       }));
     }
     const name = p.replace('/debug/pprof/', '');

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { artifactsDir, launchBrowser, repo, startDemo, startDevServer } from './harness.mjs';
 import { encodeProfile, gzip, syntheticBig } from '../web/pprof_encode.mjs';
+import { formatValue } from '../../web/format.js';
 
 const kLong = 120000;
 let server;
@@ -33,6 +34,24 @@ function twoProfiles() {
     ],
   }));
   return { base: mk(100), next: mk(200) };
+}
+
+const kHeapTypes = [['alloc_objects', 'count'], ['alloc_space', 'bytes'], ['inuse_objects', 'count'], ['inuse_space', 'bytes']];
+
+// A heap profile as cpprof and Go write it (inuse_space last, so the default
+// unless `defaultType` names another). `samples`: [stack, [4 values]].
+function heapProfile(samples, defaultType) {
+  return gzip(encodeProfile({
+    sampleTypes: kHeapTypes, periodType: ['space', 'bytes'], period: 524288, defaultSampleType: defaultType,
+    samples: samples.map(([stack, values]) => ({ stack, values })),
+  }));
+}
+
+function heapFixture(defaultType) {
+  return heapProfile([
+    [['cache::Grow()', 'cache::Refresh()', 'main'], [40, 40 << 20, 10, 10 << 20]],
+    [['io::Buffer()', 'main'], [300, 3 << 20, 2, 20 << 10]],
+  ], defaultType);
 }
 
 async function newPage() {
@@ -84,6 +103,7 @@ async function inkedPixels(page, predicate = 'any') {
       if (pred === 'any' && (r !== bg[0] || g !== bg[1] || b !== bg[2])) n++;
       else if (pred === 'red' && r > 150 && r > g + 60 && r > b + 60) n++;
       else if (pred === 'magenta' && r > 150 && b > 150 && g < 110) n++;
+      else if (pred === 'blue' && b > 150 && b > r + 60) n++;
     }
     return n;
   }, predicate);
@@ -129,7 +149,7 @@ before(async () => {
         { stack: ['qsort', 'demo::SortRecords(std::vector<demo::Record, std::allocator<demo::Record> >&)', 'demo::RunWorker(int, std::atomic<bool> const&)', 'main'], values: [30, 3e8], labels: { thread: 'worker-1' } },
       ],
     }));
-    server = await startDevServer({ profile: prof, heap: prof });
+    server = await startDevServer({ profile: prof, heap: heapFixture(), allocs: heapFixture('alloc_space'), delta_heap: heapFixture() });
     server.hottest = 'demo::SpinHot';
   } else {
     throw new Error('set CPPROF_DEMO to the cpprof_demo binary (or CPPROF_UI_DEV_SERVER=1)');
@@ -293,6 +313,200 @@ describe('flame-graph page', { timeout: 600000 }, () => {
     assert.equal(await page.inputValue('#sample-select'), 'inuse_space');
     assert.match(await page.locator('.top-table tbody tr').first().locator('td').first().textContent(), /(KiB|MiB|B)$/);
     fs.rmSync(dir, { recursive: true, force: true });
+    await page.close();
+  });
+
+  test('heap, allocs and delta_heap from the endpoint: snapshot by default, delta on request', async () => {
+    // A demo of its own with heap sampling every 4 KiB on average (the default,
+    // 512 KiB, leaves few live samples) and one worker allocating; the shared
+    // demo is paused meanwhile, so the two cores are not oversubscribed.
+    let heapSrv = server;
+    if (server.proc) {
+      server.proc.kill('SIGSTOP');
+      heapSrv = await startDemo(process.env.CPPROF_DEMO, { threads: 1, env: { CPPROF_HEAP_RATE: '4096' } });
+      ownBases.push(heapSrv.base + '/');
+    }
+    try {
+      await heapRun(heapSrv);
+    } finally {
+      if (heapSrv !== server) await heapSrv.stop();
+      if (server.proc) server.proc.kill('SIGCONT');
+    }
+  });
+
+  async function heapRun(srv) {
+    const page = await newPage();
+    const fetched = [];  // profile requests, without the page's own files and the index
+    page.on('request', (r) => {
+      const u = r.url();
+      if (u.startsWith(srv.base + '/debug/pprof/') && !u.includes('/debug/pprof/ui/') && !u.endsWith('/index.json')) {
+        fetched.push(u.slice((srv.base + '/debug/pprof/').length));
+      }
+    });
+    const open = async (name, count) => {
+      await page.selectOption('#profile-select', name);
+      await page.click('#load-btn');
+      await waitLoaded(page, 'main', count);
+    };
+    const sampleTotal = async () => (await page.locator('#sample-total').textContent()).replace(/^total /, '');
+    // The total next to the sample selector is the root's total in the call tree.
+    const rootTotal = () => page.evaluate(() => {
+      const app = window.cpprofApp;
+      const p = app.main.model.profile;
+      const si = app.sampleIndex();
+      return { value: app.main.tree.total[si], unit: p.sampleTypes[si].unit };
+    });
+
+    await page.goto(srv.base + '/debug/pprof/ui/');
+    await page.waitForFunction(() => [...document.querySelectorAll('#profile-select option')].some((o) => o.value === 'heap'));
+    await page.selectOption('#profile-select', 'heap');
+    assert.equal(await page.locator('#delta-label').isVisible(), true, 'no delta field for heap');
+    assert.equal(await page.locator('#seconds-label').isVisible(), false, 'the CPU duration is shown for heap');
+    assert.match(await page.locator('#delta-label').textContent(), /snapshot, or delta over/);
+    assert.equal(await page.inputValue('#delta-seconds'), '');
+
+    // Snapshot: no seconds parameter, a flame graph, the four heap sample types.
+    await open('heap', 1);
+    assert.deepEqual(fetched, ['heap']);
+    await urlMatches(page, /[?&]source=heap(&|$)/);
+    const tree = await page.evaluate(() => ({ nodes: window.cpprofApp.cur.tree.n, depth: window.cpprofApp.cur.tree.maxDepth }));
+    assert.ok(tree.nodes > 3 && tree.depth > 2, 'heap flame graph has no stacks: ' + JSON.stringify(tree));
+    assert.ok(await inkedPixels(page) > 1000, 'heap flame graph drew nothing');
+    await page.screenshot({ path: path.join(artifacts, 'heap.png') });
+    const options = await page.locator('#sample-select option').evaluateAll((os) => os.map((o) => [o.value, o.textContent]));
+    assert.deepEqual(options, kHeapTypes.map(([t, u]) => [t, t + ' (' + u + ')']));
+    assert.equal(await page.inputValue('#sample-select'), 'inuse_space');
+    const inuse = await sampleTotal();
+    assert.match(inuse, /^\d+(\.\d+)? (B|KiB|MiB|GiB)$/);
+    let root = await rootTotal();
+    assert.equal(inuse, formatValue(root.value, root.unit));
+    assert.ok(root.value > 0, 'nothing in use');
+    assert.equal(await page.locator('#pprof-cmd').textContent(), "go tool pprof -http=: '" + srv.base + "/debug/pprof/heap'");
+    // The top table shows bytes with binary prefixes, counts as plain numbers.
+    await page.click('#view-top');
+    assert.match(await page.locator('.top-table tbody tr').first().locator('td').nth(2).textContent(), /^-?\d+(\.\d+)? (B|KiB|MiB|GiB)$/);
+    await page.selectOption('#sample-select', 'inuse_objects');
+    assert.match(await page.locator('.top-table tbody tr').first().locator('td').nth(2).textContent(), /^-?[\d,]+$/);
+    assert.match(await sampleTotal(), /^[\d,]+$/);
+    await page.click('#view-flame');
+
+    // alloc_space: another total, in bytes; the choice goes to the URL.
+    await page.selectOption('#sample-select', 'alloc_space');
+    const allocSpace = await sampleTotal();
+    assert.match(allocSpace, /^\d+(\.\d+)? (B|KiB|MiB|GiB)$/);
+    root = await rootTotal();
+    assert.equal(allocSpace, formatValue(root.value, root.unit));
+    assert.notEqual(allocSpace, inuse);
+    await urlMatches(page, /sample=alloc_space/);
+
+    // allocs shows alloc_space first; a type picked for heap gives way to it.
+    await page.selectOption('#sample-select', 'inuse_objects');
+    await open('allocs', 2);
+    assert.deepEqual(fetched.slice(1), ['allocs']);
+    assert.equal(await page.inputValue('#sample-select'), 'alloc_space');
+    await urlMatches(page, /sample=/, false);
+    // ... and heap again its inuse_space.
+    await page.selectOption('#sample-select', 'alloc_objects');
+    await open('heap', 3);
+    assert.equal(await page.inputValue('#sample-select'), 'inuse_space');
+
+    // A delta is asked for explicitly: seconds=N, with a countdown.
+    await page.fill('#delta-seconds', '2');
+    await page.click('#load-btn');
+    await page.waitForFunction(() => /heap delta: \d+ s left|Waiting/.test(document.getElementById('progress-text').textContent),
+      null, { timeout: 30000 });
+    await waitLoaded(page, 'main', 4);
+    assert.deepEqual(fetched.slice(3), ['heap?seconds=2']);
+    await urlMatches(page, /source=heap%3Fseconds%3D2/);
+    assert.equal(await page.locator('#pprof-cmd').textContent(), "go tool pprof -http=: '" + srv.base + "/debug/pprof/heap?seconds=2'");
+    assert.match(await sampleTotal(), /^-?\d+(\.\d+)? (B|KiB|MiB|GiB)$/);
+    // Emptying the field goes back to snapshots.
+    await page.fill('#delta-seconds', '');
+    await open('heap', 5);
+    assert.deepEqual(fetched.slice(4), ['heap']);
+
+    // delta_heap takes no seconds at all.
+    await page.selectOption('#profile-select', 'delta_heap');
+    assert.equal(await page.locator('#delta-label').isVisible(), false);
+    assert.equal(await page.locator('#seconds-label').isVisible(), false);
+    await open('delta_heap', 6);
+    assert.deepEqual(fetched.slice(5), ['delta_heap']);
+    assert.equal(await page.inputValue('#sample-select'), 'inuse_space');
+
+    // The CPU profile keeps its duration field.
+    await page.selectOption('#profile-select', 'profile');
+    assert.equal(await page.locator('#seconds-label').isVisible(), true);
+    assert.equal(await page.locator('#delta-label').isVisible(), false);
+    assert.equal(await page.locator('#delta-seconds').isDisabled(), true, 'a hidden field could block the form');
+
+    // Opened from a link: allocs shows alloc_space; a delta link fills the field.
+    await page.goto(srv.base + '/debug/pprof/ui/?source=allocs');
+    await waitLoaded(page);
+    assert.equal(await page.inputValue('#sample-select'), 'alloc_space');
+    await page.waitForFunction(() => document.getElementById('profile-select').value === 'allocs');
+    assert.equal(await page.inputValue('#delta-seconds'), '');
+    await page.goto(srv.base + '/debug/pprof/ui/?source=heap%3Fseconds%3D1');
+    await page.waitForFunction(() => document.getElementById('delta-seconds').value === '1');
+    assert.equal(await page.locator('#delta-label').isVisible(), true);
+    await waitLoaded(page);
+    await page.close();
+  }
+
+  test('a delta with negative values: absolute widths, net values, shrunk frames in blue', async () => {
+    const prof = heapProfile([
+      [['cache::Grow()', 'cache::Refresh()', 'main'], [10, 3 << 20, 10, 3 << 20]],
+      [['cache::Evict()', 'cache::Refresh()', 'main'], [0, 0, -4, -(1 << 20)]],
+      [['cache::Drop()', 'main'], [0, 0, -8, -(2 << 20)]],
+      [['io::Buffer()', 'main'], [5, 1 << 20, 2, 512 << 10]],
+    ]);
+    const page = await newPage();
+    await page.goto(server.base + '/debug/pprof/ui/');
+    await page.setInputFiles('#file-input', { name: 'heap-delta.pb.gz', mimeType: 'application/octet-stream', buffer: Buffer.from(prof) });
+    await waitLoaded(page);
+    assert.equal(await page.inputValue('#sample-select'), 'inuse_space');
+    assert.equal(await page.locator('#sample-total').textContent(), 'total 512 KiB');
+    assert.match(await page.locator('#view-note').textContent(), /negative inuse_space values/);
+    // Every frame fits inside its parent, siblings do not overlap, widths are absolute.
+    const layout = await page.evaluate(() => {
+      const app = window.cpprofApp;
+      const t = app.cur.tree, w = app.cur.width, x = app.cur.x;
+      const bad = [];
+      for (let n = 0; n < t.n; n++) {
+        if (w[n] < 0) bad.push('negative width ' + n);
+        let end = x[n];
+        for (let j = t.childStart[n]; j < t.childStart[n + 1]; j++) {
+          const c = t.children[j];
+          if (x[c] < end - 1e-9) bad.push('overlap at ' + c);
+          end = x[c] + w[c];
+        }
+        if (end > x[n] + w[n] + 1e-9) bad.push('children overflow ' + n);
+      }
+      const byName = {};
+      for (let n = 1; n < t.n; n++) byName[app.cur.frameName[t.frame[n]]] = n;
+      return { bad, root: w[0], drop: w[byName['cache::Drop()']] };
+    });
+    assert.deepEqual(layout.bad, []);
+    assert.equal(layout.root, (3 << 20) + (1 << 20) + (2 << 20) + (512 << 10));
+    assert.equal(layout.drop, 2 << 20);
+    assert.ok(await inkedPixels(page, 'blue') > 500, 'frames below zero are not blue');
+    await page.screenshot({ path: path.join(artifacts, 'heap-delta-negative.png') });
+    // Tooltips give the net value.
+    const p = await page.evaluate(() => {
+      const app = window.cpprofApp, f = app.flame, t = f.data.tree;
+      let n = 1;
+      while (app.cur.frameName[t.frame[n]] !== 'cache::Drop()') n++;
+      const { x0, scale } = f.range();
+      const r = f.canvas.getBoundingClientRect();
+      return { x: r.left + (f.data.x[n] - x0 + f.data.width[n] / 2) * scale, y: r.top + f.rowY(t.depth[n]) + 9 };
+    });
+    await page.mouse.move(p.x, p.y);
+    await page.waitForSelector('#tooltip:not([hidden])');
+    assert.equal(await page.locator('#tip-name').textContent(), 'cache::Drop()');
+    assert.match(await page.locator('#tip-values').textContent(), /^Total: -2 MiB \(-400.0%\)/);
+    // alloc_space has no negative values: the plain view.
+    await page.selectOption('#sample-select', 'alloc_space');
+    assert.equal(await page.locator('#view-note').textContent(), '');
+    assert.equal(await inkedPixels(page, 'blue'), 0);
     await page.close();
   });
 
