@@ -115,6 +115,12 @@ std::string EncodeStackProfile(const StackProfile& profile, const EncodeOptions&
 std::string EncodeStackProfile(const StackProfile& profile, SymbolSource& symbols,
                                const EncodeOptions& options = {});
 
+// p -= base, for a delta between two profiles of the same kind that were
+// not taken from one StackTable (Go's serveDeltaProfile: p1 - p0). Samples
+// match by stack, synthetic frame and labels; one only in `base` enters
+// negated; samples that end at all zeros are dropped, as pprof's merge does.
+void SubtractStackProfile(const StackProfile& base, StackProfile* p);
+
 // Builds, ahead of time, the symbol index of every loaded module that holds
 // one of `pcs` (sorted), so that encoding a profile with those PCs later is
 // not held up building them. Meant for a request that waits anyway (a CPU

@@ -15,6 +15,7 @@
 #include "profiles/heap/heap_growth.h"
 #include "profiles/heap/heap_profile.h"
 #include "profiles/heap/heap_sampler.h"
+#include "profiles/heap/native_heap.h"
 #include "profiles/heap/sample_region.h"
 #include "registry/params.h"
 #include "stacks/stack_table.h"
@@ -84,6 +85,11 @@ class HeapProfileSource : public ProfileSource {
   }
 
   ProfileResponse Collect(const ProfileRequest& request) override {
+    const heap::Mode mode = heap::CurrentMode();
+    if ((mode == heap::Mode::kNotInterposed || mode == heap::Mode::kForeign) &&
+        !heap::NativeAllocatorName().empty()) {
+      return CollectNative(request);
+    }
     if (route_ == Route::kDeltaHeap) {
       TableSnapshot now = heap::TakeHeapSnapshot();
       TableSnapshot base = baseline_.Exchange(now);
@@ -127,6 +133,47 @@ class HeapProfileSource : public ProfileSource {
   }
 
  private:
+  // Another allocator samples: read its profile (native_heap.h).
+  ProfileResponse CollectNative(const ProfileRequest& request) {
+    int64_t debug = 0, gc = 0, seconds = 0;
+    std::string error;
+    if (route_ != Route::kDeltaHeap &&
+        (!ParseIntParam(request, "debug", 0, 0, 2, "", &debug, &error) ||
+         !ParseIntParam(request, "gc", 0, INT64_MIN / 2, INT64_MAX / 2, "", &gc, &error) ||
+         !ParseIntParam(request, "seconds", 0, 1, request.limits.max_profile_seconds, "seconds", &seconds,
+                        &error))) {
+      return ProfileResponse::Error(400, error);
+    }
+    if (seconds > 0 && debug != 0) return ProfileResponse::Error(400, "seconds and debug params are incompatible");
+    if (debug != 0) {
+      ProfileResponse r;
+      r.is_proto = false;
+      r.body = heap::NativeHeapText();
+      return r;
+    }
+    StackProfile base;
+    if (seconds > 0) {
+      heap::NativeHeapProfile(&base);
+      const int64_t deadline = MonotonicNanos() + seconds * 1000000000;
+      for (;;) {
+        int64_t left = deadline - MonotonicNanos();
+        if (left <= 0) break;
+        if (request.cancelled()) return ProfileResponse::Error(499, "client closed the connection");
+        timespec ts{0, left < kPollNanos ? static_cast<long>(left) : kPollNanos};
+        nanosleep(&ts, nullptr);
+      }
+    }
+    StackProfile p;
+    if (!heap::NativeHeapProfile(&p)) return ProfileResponse::Error(500, "the allocator gave no heap sample");
+    if (route_ == Route::kAllocs) p.default_sample_type = "alloc_space";
+    if (seconds > 0) {
+      SubtractStackProfile(base, &p);
+      p.duration_nanos = seconds * 1000000000;
+      return Proto(p, name() + "-delta");
+    }
+    return Proto(p, name());
+  }
+
   static ProfileResponse Proto(const StackProfile& profile, const std::string& filename) {
     ProfileResponse r;
     r.filename = filename;
