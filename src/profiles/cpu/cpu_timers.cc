@@ -14,6 +14,8 @@
 
 #include "profiles/cpu/cpu_timers.h"
 
+#include "base/thread_list.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,18 +36,6 @@ constexpr size_t kMaxRememberedNames = 65536;
 
 clockid_t ThreadCpuClock(pid_t tid) {
   return static_cast<clockid_t>((~static_cast<unsigned>(tid) << 3) | 6u);
-}
-
-std::vector<pid_t> ListTasks() {
-  std::vector<pid_t> tids;
-  DIR* dir = opendir("/proc/self/task");
-  if (dir == nullptr) return tids;
-  while (dirent* e = readdir(dir)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    tids.push_back(static_cast<pid_t>(atoi(e->d_name)));
-  }
-  closedir(dir);
-  return tids;
 }
 
 }  // namespace
@@ -145,18 +135,7 @@ int ThreadTimers::Rescan() {
   return static_cast<int>(tids.size());
 }
 
-std::string ThreadTimers::ReadName(pid_t tid) const {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/self/task/%d/comm", static_cast<int>(tid));
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  char buf[64];
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) return "";
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0')) --n;
-  return std::string(buf, static_cast<size_t>(n));
-}
+std::string ThreadTimers::ReadName(pid_t tid) const { return ReadThreadName(tid); }
 
 std::map<pid_t, std::string> ThreadTimers::ThreadNames(const std::vector<pid_t>& refresh) {
   std::lock_guard<std::mutex> lock(mu_);
