@@ -50,6 +50,11 @@ struct Options {
   // CPPROF_HEAP_GROWTH_INTERVAL_MS.
   int heap_growth_interval_ms = 10000;
 
+  // Leak scans (/debug/pprof/leaks): sampled objects younger than this are
+  // never reported (a `min_age` parameter overrides it per request).
+  // Environment: CPPROF_LEAK_MIN_AGE (seconds).
+  int leak_min_age_seconds = 30;
+
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

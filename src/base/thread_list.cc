@@ -63,6 +63,13 @@ char ReadThreadState(pid_t tid) {
   return close_paren[2];
 }
 
+uint64_t ReadThreadBlockedSignals(pid_t tid) {
+  char buf[2048];
+  if (ReadTaskFile(tid, "status", buf, sizeof(buf)) <= 0) return 0;
+  const char* p = strstr(buf, "\nSigBlk:");
+  return p == nullptr ? 0 : strtoull(p + 8, nullptr, 16);
+}
+
 ThreadSyscall ReadThreadSyscall(pid_t tid) {
   ThreadSyscall s;
   char buf[256];

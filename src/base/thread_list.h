@@ -27,6 +27,10 @@ std::string ReadThreadName(pid_t tid);
 // 'D' disk wait, 't' traced, ...), or 0 if the thread is gone.
 char ReadThreadState(pid_t tid);
 
+// The thread's blocked-signal mask (SigBlk of /proc/self/task/TID/status),
+// bit n-1 for signal n; 0 if it cannot be read.
+uint64_t ReadThreadBlockedSignals(pid_t tid);
+
 struct ThreadSyscall {
   bool blocked = false;  // in a system call (false: running, or unknown)
   long number = -1;

@@ -78,6 +78,7 @@ Options ApplyEnvironment(Options o) {
   EnvInt("CPPROF_MAX_SECONDS", 1, 86400, &o.max_profile_seconds);
   EnvInt("CPPROF_SIGNAL", 1, SIGRTMAX, &o.cpu_signal);
   EnvInt("CPPROF_HEAP_GROWTH_INTERVAL_MS", 10, 3600 * 1000, &o.heap_growth_interval_ms);
+  EnvInt("CPPROF_LEAK_MIN_AGE", 0, 30 * 86400, &o.leak_min_age_seconds);
   if (const char* v = getenv("CPPROF_HEAP_RATE"); v != nullptr && *v != '\0') {
     char* end = nullptr;
     long long n = strtoll(v, &end, 10);

@@ -10,6 +10,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "pprof/legacy_text.h"
 #include "profiles/heap/heap_sampler.h"
@@ -276,6 +277,86 @@ std::string GrowthText(const GrowthReport& report) {
              g.samples_gained, age.c_str());
     out += line;
     out += printer.FrameLines(g.pcs, /*leaf_is_exact_pc=*/false);
+    out += "\n";
+  }
+  return out;
+}
+
+StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age) {
+  StackProfile p;
+  p.sample_types = {{"leaked_objects", "count"}, {"leaked_space", "bytes"}};
+  p.period_type = {"space", "bytes"};
+  p.period = Rate();
+  p.leaf_is_exact_pc = false;
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  p.time_nanos = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  p.comments.push_back(ModeComment());
+  p.comments.push_back("cpprof leaks: sampled objects older than " + std::to_string(min_age) +
+                       " s that no live memory pointed to in " + std::to_string(result.scans) +
+                       " scans; the glibc heap counts as live memory (leaks that only leaked or freed "
+                       "unsampled memory points to are not found)");
+  struct Group {
+    int64_t objects_fx = 0, space = 0, oldest = INT64_MAX;
+  };
+  std::map<int32_t, Group> groups;
+  for (const LeakedObject& o : result.leaked) {
+    Group& g = groups[o.slot];
+    g.objects_fx += o.objects_fx;
+    g.space += o.space;
+    g.oldest = std::min(g.oldest, o.alloc_sec);
+  }
+  timespec mono;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+  const StackTable* table = Table();
+  for (const auto& [slot, g] : groups) {
+    StackSample s;
+    const uintptr_t* pcs = nullptr;
+    int depth = 0;
+    int32_t tag = 0;
+    if (slot >= 0 && table != nullptr && table->Entry(static_cast<size_t>(slot), &pcs, &depth, &tag)) {
+      s.pcs.assign(pcs, pcs + depth);
+    } else {
+      s.synthetic = "[cpprof: leaked samples without a stack]";
+    }
+    s.values = {Objects(g.objects_fx), g.space};
+    s.labels.push_back({"oldest_age", "", mono.tv_sec - g.oldest, "seconds"});
+    p.samples.push_back(std::move(s));
+  }
+  return p;
+}
+
+std::string LeakText(const LeakScanResult& result, const StackProfile& profile, int64_t min_age) {
+  char line[512];
+  int64_t objects = 0, space = 0;
+  for (const StackSample& s : profile.samples) {
+    objects += s.values[0];
+    space += s.values[1];
+  }
+  std::string out;
+  snprintf(line, sizeof(line),
+           "leaks: %zu sampled objects unreachable (estimated %" PRId64 " objects, %s) at %zu allocation sites\n",
+           result.leaked.size(), objects, Bytes(space).c_str(), profile.samples.size());
+  out += line;
+  snprintf(line, sizeof(line),
+           "# %d scans; %" PRId64 " live sampled objects; %s of roots scanned; threads parked %d, left "
+           "blocked %d, not parkable %d; longest pause %.1f ms; scan %.1f ms\n# objects younger than %" PRId64
+           " s are not reported\n",
+           result.scans, result.live_samples, Bytes(result.roots_bytes).c_str(), result.parked_threads,
+           result.blocked_threads, result.unparkable_threads, result.pause_ms, result.scan_ms, min_age);
+  out += line;
+  for (const std::string& c : profile.comments) out += "# " + c + "\n";
+  out += "\n";
+  std::vector<const StackSample*> order;
+  for (const StackSample& s : profile.samples) order.push_back(&s);
+  std::sort(order.begin(), order.end(), [](const StackSample* a, const StackSample* b) { return a->values[1] > b->values[1]; });
+  LegacyStackPrinter printer;
+  for (const StackSample* s : order) {
+    snprintf(line, sizeof(line), "leaked %s (%" PRId64 " objects); oldest %" PRId64 " s old\n",
+             Bytes(s->values[1]).c_str(), s->values[0], s->labels.empty() ? 0 : s->labels[0].num);
+    out += line;
+    if (!s->synthetic.empty()) out += "#\t" + s->synthetic + "\n";
+    out += printer.FrameLines(s->pcs, /*leaf_is_exact_pc=*/false);
     out += "\n";
   }
   return out;

@@ -12,6 +12,7 @@
 
 #include "pprof/stack_profile.h"
 #include "profiles/heap/heap_growth.h"
+#include "profiles/heap/leak_scan.h"
 #include "stacks/table_snapshot.h"
 
 namespace cpprof {
@@ -55,6 +56,13 @@ std::string ModeComment();
 StackProfile GrowthProfile(const GrowthReport& report);
 // The same as a readable report.
 std::string GrowthText(const GrowthReport& report);
+
+// A leak scan's unreachable objects by allocation stack: sample types
+// leaked_objects/count, leaked_space/bytes (unbiased like the heap
+// profile's), numeric label oldest_age (seconds).
+StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age);
+// The same as a readable report, with the scan's figures.
+std::string LeakText(const LeakScanResult& result, const StackProfile& profile, int64_t min_age);
 
 }  // namespace heap
 }  // namespace internal

@@ -170,14 +170,11 @@ StackTable* GetOrCreateTable() {
 // A span that belongs to nobody's statistics (allocations made by the
 // loader while cpprof asks it which malloc follows).
 void* BootstrapAllocate(size_t size, bool zero) {
-  SampleMeta* meta = nullptr;
-  void* p = SampleRegion::Allocate(size, &meta);
+  SampleMeta fields{};
+  fields.slot = -1;
+  fields.size = size;
+  void* p = SampleRegion::Allocate(size, fields);
   if (p == nullptr) return nullptr;
-  meta->slot = -1;
-  meta->size = size;
-  meta->objects_fx = 0;
-  meta->space = 0;
-  meta->alloc_sec = 0;
   if (zero) memset(p, 0, size);
   return p;
 }
@@ -221,15 +218,8 @@ CPPROF_HOOK_SECTION void* SampledAllocate(size_t size, size_t align, bool zero) 
   const double w = 1.0 / p;
   const int64_t objects_fx = std::llround(w * kObjectScale);
   const int64_t space = std::llround(w * static_cast<double>(size));
-  void* ptr = nullptr;
-  SampleMeta* meta = nullptr;
   if (align > SampleRegion::kPageSize) {
     c.dropped_align.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    ptr = SampleRegion::Allocate(size, &meta);
-    if (ptr == nullptr) c.dropped_region.fetch_add(1, std::memory_order_relaxed);
-  }
-  if (ptr == nullptr) {
     c.lost_alloc[0].fetch_add(objects_fx, std::memory_order_relaxed);
     c.lost_alloc[1].fetch_add(space, std::memory_order_relaxed);
     t.until = DrawGap(t, rate);
@@ -242,19 +232,32 @@ CPPROF_HOOK_SECTION void* SampledAllocate(size_t size, size_t align, bool zero) 
   if (depth - skip > kMaxStackDepth) depth = skip + kMaxStackDepth;
   const int64_t sz = static_cast<int64_t>(size);
   const int64_t deltas[kValues] = {objects_fx, space, objects_fx, space, 1, sz, 1, sz};
-  long slot = -1;
-  if (StackTable* table = GetOrCreateTable()) {
-    slot = table->AddValues(pcs + skip, depth - skip, SizeClass(size), deltas);
+  StackTable* table = GetOrCreateTable();
+  long slot = table != nullptr ? table->AddValues(pcs + skip, depth - skip, SizeClass(size), deltas) : -1;
+  SampleMeta fields{};
+  fields.slot = static_cast<int32_t>(slot);
+  fields.size = size;
+  fields.objects_fx = objects_fx;
+  fields.space = space;
+  fields.alloc_sec = CoarseSeconds();
+  void* ptr = SampleRegion::Allocate(size, fields);
+  if (ptr == nullptr) {
+    // No room: take the weights back out of the stack and count them lost.
+    if (slot >= 0) {
+      int64_t undo[kValues];
+      for (int i = 0; i < kValues; ++i) undo[i] = -deltas[i];
+      table->AddToSlot(static_cast<size_t>(slot), undo);
+    }
+    c.dropped_region.fetch_add(1, std::memory_order_relaxed);
+    c.lost_alloc[0].fetch_add(objects_fx, std::memory_order_relaxed);
+    c.lost_alloc[1].fetch_add(space, std::memory_order_relaxed);
+    t.until = DrawGap(t, rate);
+    return nullptr;
   }
   if (slot < 0) {
     c.dropped_table.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < 4; ++i) c.unstacked[i].fetch_add(deltas[i], std::memory_order_relaxed);
   }
-  meta->slot = static_cast<int32_t>(slot);
-  meta->size = size;
-  meta->objects_fx = objects_fx;
-  meta->space = space;
-  meta->alloc_sec = CoarseSeconds();
   if (zero) memset(ptr, 0, size);
   c.samples.fetch_add(1, std::memory_order_relaxed);
   // The next gap is drawn last, so allocations nested in this one (none
@@ -284,6 +287,10 @@ CPPROF_HOOK_SECTION void SampledFree(void* p) {
     }
     c.sampled_frees.fetch_add(1, std::memory_order_relaxed);
   }
+  // A recycled span must not keep the old object's pointers: a leak scan
+  // would take them for live references. (Spans of 16 pages and more go
+  // back to the kernel in Release.)
+  if (meta->size < 16 * SampleRegion::kPageSize) memset(p, 0, meta->size);
   SampleRegion::Release(p, meta);
 }
 

@@ -11,12 +11,16 @@
 
 #include <time.h>
 
+#include <atomic>
+
 #include "base/self_stats.h"
 #include "profiles/heap/heap_growth.h"
 #include "profiles/heap/heap_profile.h"
 #include "profiles/heap/heap_sampler.h"
+#include "profiles/heap/leak_scan.h"
 #include "profiles/heap/native_heap.h"
 #include "profiles/heap/sample_region.h"
+#include "profiles/heap/thread_park.h"
 #include "registry/params.h"
 #include "stacks/stack_table.h"
 #include "unwind/unwind_service.h"
@@ -226,6 +230,57 @@ class HeapGrowthSource : public ProfileSource {
   }
 };
 
+// Leak detection, tier 2 (leak_scan.h): sampled objects nothing points to.
+class LeakSource : public ProfileSource {
+ public:
+  std::string name() const override { return "leaks"; }
+  std::string description() const override {
+    return "Sampled objects that no live memory points to, older than min_age seconds, by allocation "
+           "stack: a reachability scan of a snapshot (two scans confirm_ms apart, 500 by default). Set "
+           "debug=1 for a readable report.";
+  }
+  std::vector<std::string> parameters() const override { return {"debug", "min_age", "confirm_ms"}; }
+
+  void Configure(const Options& options) override { min_age_.store(options.leak_min_age_seconds); }
+
+  ProfileResponse Collect(const ProfileRequest& request) override {
+    int64_t debug = 0, min_age = 0, confirm_ms = 0;
+    std::string error;
+    if (!ParseIntParam(request, "debug", 0, 0, 2, "", &debug, &error) ||
+        !ParseIntParam(request, "min_age", min_age_.load(), 0, 30 * 86400, "seconds", &min_age, &error) ||
+        !ParseIntParam(request, "confirm_ms", 500, 0, 10000, "milliseconds", &confirm_ms, &error)) {
+      return ProfileResponse::Error(400, error);
+    }
+    heap::LeakScanOptions options;
+    options.min_age_seconds = min_age;
+    options.confirm_ms = static_cast<int>(confirm_ms);
+    heap::LeakScanResult result;
+    Status s = heap::ScanForLeaks(options, &result);
+    if (!s.ok()) {
+      return ProfileResponse::Error(s.code() == StatusCode::kFailedPrecondition ? 409 : 503,
+                                    "leak scan: " + s.message());
+    }
+    StackProfile p = heap::LeakProfile(result, min_age);
+    if (debug != 0) {
+      ProfileResponse r;
+      r.is_proto = false;
+      r.body = heap::LeakText(result, p, min_age);
+      return r;
+    }
+    return Proto(p);
+  }
+
+ private:
+  static ProfileResponse Proto(const StackProfile& profile) {
+    ProfileResponse r;
+    r.filename = "leaks";
+    r.body = EncodeStackProfile(profile);
+    if (r.body.empty()) return ProfileResponse::Error(500, "could not encode the profile (out of memory?)");
+    return r;
+  }
+  std::atomic<int64_t> min_age_{30};
+};
+
 size_t HeapMemoryBytes() {
   const StackTable* t = heap::Table();
   return SampleRegion::committed_bytes() + (t != nullptr ? t->memory_bytes() : 0) +
@@ -256,6 +311,15 @@ void RegisterHeapStats() {
   RegisterStatProvider("heap_sampling_seconds_total",
                        "Time spent recording sampled allocations (stack walk, table, region) on host threads.",
                        [] { return static_cast<double>(heap::GetCounters().slow_path_ns.load()) / 1e9; });
+  RegisterStatProvider("leak_scan_parks_total", "Times a running thread was parked for a leak scan snapshot.",
+                       [] { return static_cast<double>(GetParkCounters().parks.load()); });
+  RegisterStatProvider("leak_scan_syscalls_restarted_total",
+                       "Blocking calls a park signal interrupted right after they began, made again instead "
+                       "of failing with EINTR.",
+                       [] { return static_cast<double>(GetParkCounters().syscalls_restarted.load()); });
+  RegisterStatProvider("leak_scan_eintr_caused_total",
+                       "Blocking calls a park signal interrupted that could not be restarted (they saw EINTR).",
+                       [] { return static_cast<double>(GetParkCounters().eintr_caused.load()); });
   RegisterStatProvider("heap_invalid_frees_total",
                        "Frees of sample-region addresses that were not a live sampled object (a double free).",
                        [] { return static_cast<double>(heap::GetCounters().invalid_frees.load()); });
@@ -270,6 +334,7 @@ std::vector<std::unique_ptr<ProfileSource>> NewHeapProfileSources() {
   out.push_back(std::make_unique<HeapProfileSource>(Route::kAllocs));
   out.push_back(std::make_unique<HeapProfileSource>(Route::kDeltaHeap));
   out.push_back(std::make_unique<HeapGrowthSource>());
+  out.push_back(std::make_unique<LeakSource>());
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <time.h>
 
 namespace cpprof {
 namespace internal {
@@ -30,7 +31,15 @@ SampleMeta* g_meta = nullptr;                  // kMaxPages entries, committed w
 std::atomic<bool> g_lock{false};
 std::atomic<bool> g_init_done{false};
 std::atomic<bool> g_init_failed{false};
+// Exact lists are FIFO queues that give a span back only once more than
+// kQuarantine spans of that length wait: a freed object's address is not
+// handed out again at once, so a stale pointer to it (in dead stack slots,
+// recycled buffers) rarely points at a new object, which would hide that
+// object from a leak scan. List 0 (longer spans) is first fit.
+constexpr uint32_t kQuarantine = 16;
 uint32_t g_free_heads[kExactLists + 1] = {};   // page index + 1; guarded by g_lock
+uint32_t g_free_tails[kExactLists + 1] = {};   // exact lists: last entry (page index + 1)
+uint32_t g_free_counts[kExactLists + 1] = {};
 size_t g_committed_pages = 0;                  // guarded by g_lock
 
 void Lock() {
@@ -48,8 +57,19 @@ uint32_t ListFor(size_t pages) { return pages <= kExactLists ? static_cast<uint3
 void PushFreeLocked(size_t index) {
   SampleMeta& m = g_meta[index];
   uint32_t list = ListFor(m.pages);
-  m.next_free = g_free_heads[list];
-  g_free_heads[list] = static_cast<uint32_t>(index + 1);
+  if (list == 0) {
+    m.next_free = g_free_heads[0];
+    g_free_heads[0] = static_cast<uint32_t>(index + 1);
+    return;
+  }
+  m.next_free = 0;
+  if (g_free_tails[list] != 0) {
+    g_meta[g_free_tails[list] - 1].next_free = static_cast<uint32_t>(index + 1);
+  } else {
+    g_free_heads[list] = static_cast<uint32_t>(index + 1);
+  }
+  g_free_tails[list] = static_cast<uint32_t>(index + 1);
+  ++g_free_counts[list];
 }
 
 }  // namespace
@@ -87,19 +107,24 @@ bool SampleRegion::Init() {
   return !g_init_failed.load(std::memory_order_relaxed);
 }
 
-void* SampleRegion::Allocate(size_t size, SampleMeta** meta_out) {
+void* SampleRegion::Allocate(size_t size, const SampleMeta& fields) {
   if (len_.load(std::memory_order_relaxed) == 0) return nullptr;
-  size_t pages = size == 0 ? 1 : (size + kPageSize - 1) / kPageSize;
+  // One byte more than the object: its one-past-the-end pointer (a stdio
+  // buffer's end, a vector's end()) then stays inside its own span instead
+  // of naming the next span's object to a leak scan.
+  size_t pages = size / kPageSize + 1;
   if (pages > kMaxPages / 4) return nullptr;  // no single sample may take a quarter of the range
   size_t index = 0;
   bool found = false;
   Lock();
   uint32_t list = ListFor(pages);
-  if (list != 0 && g_free_heads[list] != 0) {
+  if (list != 0 && g_free_counts[list] > kQuarantine) {
     index = g_free_heads[list] - 1;
     g_free_heads[list] = g_meta[index].next_free;
+    if (g_free_heads[list] == 0) g_free_tails[list] = 0;
+    --g_free_counts[list];
     found = true;
-  } else {
+  } else if (list == 0) {
     // Larger free spans: first fit, split.
     uint32_t* link = &g_free_heads[0];
     for (int probe = 0; *link != 0 && probe < kMaxLargeProbes; ++probe) {
@@ -145,13 +170,17 @@ void* SampleRegion::Allocate(size_t size, SampleMeta** meta_out) {
     frontier_.store(frontier + pages, std::memory_order_release);
   }
   SampleMeta& m = g_meta[index];
+  m.slot = fields.slot;
+  m.size = fields.size;
+  m.objects_fx = fields.objects_fx;
+  m.space = fields.space;
+  m.alloc_sec = fields.alloc_sec;
   m.pages = static_cast<uint32_t>(pages);
   m.next_free = 0;
   m.flags = kMetaLive;
   Unlock();
   live_bytes_.fetch_add(pages * kPageSize, std::memory_order_relaxed);
   live_spans_.fetch_add(1, std::memory_order_relaxed);
-  *meta_out = &m;
   return reinterpret_cast<void*>(base_.load(std::memory_order_relaxed) + index * kPageSize);
 }
 
@@ -165,6 +194,22 @@ SampleMeta* SampleRegion::Meta(const void* p) {
 }
 
 const SampleMeta& SampleRegion::MetaAt(size_t i) { return g_meta[i]; }
+
+bool SampleRegion::LockForSnapshot(int timeout_ms) {
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (g_lock.exchange(true, std::memory_order_acquire)) {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms) return false;
+    sched_yield();
+  }
+  return true;
+}
+
+void SampleRegion::UnlockAfterSnapshot() { Unlock(); }
+
+uintptr_t SampleRegion::meta_base() { return reinterpret_cast<uintptr_t>(g_meta); }
 
 size_t SampleRegion::UsableSize(const void* p) {
   SampleMeta* m = Meta(p);

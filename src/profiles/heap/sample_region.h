@@ -61,9 +61,11 @@ class SampleRegion {
   }
 
   // A page-aligned span for `size` bytes (alignment up to kPageSize is
-  // implied). Returns nullptr when the range is exhausted. The memory is not
-  // zeroed when a span is reused. *meta is the span's metadata to fill.
-  static void* Allocate(size_t size, SampleMeta** meta);
+  // implied), its metadata set from `meta` (all but pages, next_free and
+  // flags) under the region's lock, so a snapshot never sees a live span
+  // half described. Returns nullptr when the range is exhausted. The memory
+  // is not zeroed when a span is reused.
+  static void* Allocate(size_t size, const SampleMeta& meta);
   // Metadata of the span starting at p, or nullptr if p is not the start of
   // a live span (an interior or stale pointer).
   static SampleMeta* Meta(const void* p);
@@ -81,10 +83,18 @@ class SampleRegion {
   static size_t live_spans() { return live_spans_.load(std::memory_order_relaxed); }
   static uintptr_t base() { return base_.load(std::memory_order_relaxed); }
   static size_t length() { return len_.load(std::memory_order_relaxed); }
+  // Holds the region's lock across a snapshot (the leak scan's clone), so
+  // no span is half allocated or half freed in it. Gives up after
+  // timeout_ms (a parked thread may hold it) and returns false.
+  static bool LockForSnapshot(int timeout_ms);
+  static void UnlockAfterSnapshot();
   // Metadata of page index i (for a reader walking the live samples); the
   // caller must check pages != 0. i < frontier_pages().
   static const SampleMeta& MetaAt(size_t i);
   static size_t frontier_pages() { return frontier_.load(std::memory_order_acquire); }
+  // The metadata array's reservation (a leak scan must not take it for roots).
+  static uintptr_t meta_base();
+  static size_t meta_bytes() { return kMaxPages * sizeof(SampleMeta); }
 
  private:
   static std::atomic<uintptr_t> base_;

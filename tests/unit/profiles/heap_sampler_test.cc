@@ -317,3 +317,42 @@ TEST_CASE("heap profiles: Go's sample types, unbiased values, deltas and the tex
 }  // namespace
 }  // namespace internal
 }  // namespace cpprof
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+TEST_CASE("sampled objects of one and several pages never overlap, through frees and reuse") {
+  if (!Interposed()) return;
+  RateScope rate(1);
+  std::mt19937 rng(3);
+  struct Obj {
+    unsigned char* p;
+    size_t n;
+    unsigned char tag;
+  };
+  std::vector<Obj> live;
+  for (int round = 0; round < 3000; ++round) {
+    if (!live.empty() && rng() % 3 == 0) {
+      size_t i = rng() % live.size();
+      for (size_t k = 0; k < live[i].n; k += 512) REQUIRE(live[i].p[k] == live[i].tag);
+      free(live[i].p);
+      live.erase(live.begin() + static_cast<long>(i));
+      continue;
+    }
+    size_t n = 16 + rng() % (3 * 4096 + 2000);
+    auto* p = static_cast<unsigned char*>(malloc(n));
+    REQUIRE(SampleRegion::Contains(p));
+    unsigned char tag = static_cast<unsigned char>(rng());
+    memset(p, tag, n);
+    live.push_back({p, n, tag});
+  }
+  for (const Obj& o : live) {
+    for (size_t k = 0; k < o.n; k += 256) CHECK(o.p[k] == o.tag);
+    free(o.p);
+  }
+}
+
+}  // namespace
+}  // namespace internal
+}  // namespace cpprof

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The scan (see leak_scan.h). ScanChild runs in the cloned child, a copy of
+// this process with one thread, whose malloc locks may be held by parked
+// threads' copies: it uses only raw system calls, mmap'ed buffers and its
+// own parsing, and leaves with exit_group. Everything else runs on the
+// requesting thread.
+
+#include "profiles/heap/leak_scan.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include "base/thread_list.h"
+#include "profiles/heap/heap_sampler.h"
+#include "profiles/heap/sample_region.h"
+#include "profiles/heap/thread_park.h"
+
+namespace cpprof {
+namespace internal {
+namespace heap {
+namespace {
+
+constexpr uint64_t kMagic = 0x63707270666c6b31ull;  // "cpprflk1"
+constexpr size_t kMaxSps = 8192;
+constexpr size_t kRedZone = 128;
+
+struct ScanHeader {
+  uint64_t magic;
+  int64_t live_samples;
+  int64_t roots_bytes;
+  int64_t leaked;
+};
+
+// What the child needs, filled by the parent before the clone (the child
+// sees this memory as it was).
+struct ScanInput {
+  uintptr_t region_base;
+  size_t region_len;
+  size_t frontier;
+  const SampleMeta* meta;
+  uintptr_t meta_base;
+  size_t meta_len;
+  uintptr_t sps[kMaxSps];
+  size_t nsps;
+  int64_t now_sec;
+  int64_t min_age;
+  int out_fd;
+};
+ScanInput g_input;
+
+int64_t MonoNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// ---------------------------------------------------------------- child side
+
+void* ChildMap(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+[[noreturn]] void ChildExit(int code) {
+  syscall(SYS_exit_group, code);
+  __builtin_unreachable();
+}
+
+bool WriteAll(int fd, const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = syscall(SYS_write, fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+uintptr_t ParseHex(const char*& p, const char* end) {
+  uintptr_t v = 0;
+  while (p < end) {
+    char c = *p;
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) break;
+    v = v * 16 + static_cast<uintptr_t>(d);
+    ++p;
+  }
+  return v;
+}
+
+struct Marker {
+  const ScanInput* in;
+  uint32_t* head;     // page -> span head page + 1 (0: none)
+  uint8_t* marked;    // per head page
+  uint32_t* work;     // stack of head pages to scan
+  size_t nwork;
+
+  // CPPROF_NO_SANITIZE_MEMORY_READS is not needed: sanitizer builds never scan.
+  void Consider(uintptr_t w) {
+    const uintptr_t off = w - in->region_base;
+    if (off >= in->region_len) return;
+    const size_t page = off / SampleRegion::kPageSize;
+    if (page >= in->frontier || head[page] == 0) return;
+    const size_t h = head[page] - 1;
+    const SampleMeta& m = in->meta[h];
+    const uintptr_t start = in->region_base + h * SampleRegion::kPageSize;
+    if (!m.IsLive()) return;
+    if (w >= start + (m.size == 0 ? 1 : m.size)) return;  // past the object's end
+    if (marked[h]) return;
+    marked[h] = 1;
+    work[nwork++] = static_cast<uint32_t>(h);
+  }
+
+  void ScanRange(uintptr_t lo, uintptr_t hi) {
+    lo = (lo + 7) & ~uintptr_t{7};
+    for (uintptr_t a = lo; a + 8 <= hi; a += 8) Consider(*reinterpret_cast<const uintptr_t*>(a));
+  }
+
+  void Drain() {
+    while (nwork > 0) {
+      const size_t h = work[--nwork];
+      const SampleMeta& m = in->meta[h];
+      const uintptr_t start = in->region_base + h * SampleRegion::kPageSize;
+      ScanRange(start, start + m.size);
+    }
+  }
+};
+
+[[noreturn]] void ScanChild() {
+  const ScanInput& in = g_input;
+  const size_t frontier = in.frontier;
+  Marker mk;
+  mk.in = &in;
+  mk.nwork = 0;
+  const size_t n = frontier == 0 ? 1 : frontier;
+  mk.head = static_cast<uint32_t*>(ChildMap(n * sizeof(uint32_t)));
+  mk.marked = static_cast<uint8_t*>(ChildMap(n));
+  mk.work = static_cast<uint32_t*>(ChildMap(n * sizeof(uint32_t)));
+  const size_t maps_cap = size_t{8} << 20;
+  char* maps = static_cast<char*>(ChildMap(maps_cap));
+  if (mk.head == nullptr || mk.marked == nullptr || mk.work == nullptr || maps == nullptr) ChildExit(3);
+  // Span heads: every span records its length in its first page.
+  int64_t live = 0;
+  for (size_t i = 0; i < frontier;) {
+    const SampleMeta& m = in.meta[i];
+    const size_t pages = m.pages == 0 ? 1 : m.pages;
+    for (size_t k = 0; k < pages && i + k < frontier; ++k) mk.head[i + k] = static_cast<uint32_t>(i + 1);
+    if (m.IsLive() && (m.objects_fx != 0 || m.space != 0)) ++live;
+    i += pages;
+  }
+  // The memory map, read raw.
+  int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC));
+  if (fd < 0) ChildExit(4);
+  size_t len = 0;
+  for (;;) {
+    ssize_t r = syscall(SYS_read, fd, maps + len, maps_cap - 1 - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    len += static_cast<size_t>(r);
+    if (len >= maps_cap - 1) break;
+  }
+  syscall(SYS_close, fd);
+  // Our own buffers and metadata are no roots.
+  const uintptr_t skip_lo[] = {in.region_base, in.meta_base, reinterpret_cast<uintptr_t>(mk.head),
+                               reinterpret_cast<uintptr_t>(mk.marked), reinterpret_cast<uintptr_t>(mk.work),
+                               reinterpret_cast<uintptr_t>(maps)};
+  const uintptr_t skip_hi[] = {in.region_base + in.region_len, in.meta_base + in.meta_len,
+                               reinterpret_cast<uintptr_t>(mk.head) + n * sizeof(uint32_t),
+                               reinterpret_cast<uintptr_t>(mk.marked) + n,
+                               reinterpret_cast<uintptr_t>(mk.work) + n * sizeof(uint32_t),
+                               reinterpret_cast<uintptr_t>(maps) + maps_cap};
+  int64_t roots_bytes = 0;
+  const char* p = maps;
+  const char* end = maps + len;
+  while (p < end) {
+    const char* eol = p;
+    while (eol < end && *eol != '\n') ++eol;
+    const char* q = p;
+    uintptr_t lo = ParseHex(q, eol);
+    if (q < eol && *q == '-') ++q;
+    uintptr_t hi = ParseHex(q, eol);
+    if (q < eol && *q == ' ') ++q;
+    const bool readable = q + 1 < eol && q[0] == 'r';
+    const bool writable = q + 1 < eol && q[1] == 'w';
+    // "[vvar]" and friends are not ordinary memory.
+    bool special = false;
+    for (const char* s = q; s + 6 <= eol; ++s) {
+      if (s[0] == '[' && (s[1] == 'v' || s[1] == 'u')) special = true;  // [vvar], [vsyscall], [uprobes]
+    }
+    p = eol < end ? eol + 1 : end;
+    if (!readable || !writable || special || hi <= lo) continue;
+    bool skip = false;
+    for (size_t k = 0; k < sizeof(skip_lo) / sizeof(skip_lo[0]); ++k) skip = skip || (lo < skip_hi[k] && hi > skip_lo[k]);
+    if (skip) continue;
+    // A thread's stack: only from its stack pointer up (dead frames below
+    // it would hide leaks).
+    uintptr_t from = lo;
+    for (size_t k = 0; k < in.nsps; ++k) {
+      const uintptr_t sp = in.sps[k];
+      if (sp >= lo && sp < hi) {
+        const uintptr_t s = sp > lo + kRedZone ? sp - kRedZone : lo;
+        if (from == lo || s < from) from = s;
+      }
+    }
+    roots_bytes += static_cast<int64_t>(hi - from);
+    mk.ScanRange(from, hi);
+    mk.Drain();
+  }
+  // Report the unmarked, old enough.
+  ScanHeader header{kMagic, live, roots_bytes, 0};
+  for (size_t i = 0; i < frontier;) {
+    const SampleMeta& m = in.meta[i];
+    const size_t pages = m.pages == 0 ? 1 : m.pages;
+    if (m.IsLive() && (m.objects_fx != 0 || m.space != 0) && !mk.marked[i] && in.now_sec - m.alloc_sec >= in.min_age) {
+      ++header.leaked;
+    }
+    i += pages;
+  }
+  if (!WriteAll(in.out_fd, &header, sizeof(header))) ChildExit(5);
+  for (size_t i = 0; i < frontier;) {
+    const SampleMeta& m = in.meta[i];
+    const size_t pages = m.pages == 0 ? 1 : m.pages;
+    if (m.IsLive() && (m.objects_fx != 0 || m.space != 0) && !mk.marked[i] && in.now_sec - m.alloc_sec >= in.min_age) {
+      LeakedObject o{static_cast<uint32_t>(i), m.slot, m.size, m.objects_fx, m.space, m.alloc_sec};
+      if (!WriteAll(in.out_fd, &o, sizeof(o))) ChildExit(5);
+    }
+    i += pages;
+  }
+  ChildExit(0);
+}
+
+// ---------------------------------------------------------------- parent side
+
+std::mutex g_scan_mu;
+
+int64_t CoarseSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return ts.tv_sec;
+}
+
+// One snapshot and scan.
+Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObject>* leaked, LeakScanResult* r) {
+  const pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+  std::vector<pid_t> running;
+  std::vector<uintptr_t> sps;
+  int blocked = 0, unparkable = 0;
+  const uint64_t park_bit = uint64_t{1} << (signo - 1);
+  for (pid_t tid : ListTasks()) {
+    if (tid == self) continue;
+    ThreadSyscall sc = ReadThreadSyscall(tid);
+    if (sc.blocked) {
+      ++blocked;
+      sps.push_back(sc.sp);
+    } else if (ReadThreadBlockedSignals(tid) & park_bit) {
+      // It would never park (cpprof's own threads block every signal): its
+      // whole stack mapping is scanned, its registers are not.
+      ++unparkable;
+    } else if (ReadThreadState(tid) != 0) {
+      running.push_back(tid);
+    }
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status(StatusCode::kUnavailable, std::string("pipe: ") + strerror(errno));
+  ThreadParker parker;
+  std::string error;
+  const int64_t park_start = MonoNanos();
+  if (!parker.ParkAll(running, options.park_timeout_ms, &error)) {
+    close(fds[0]);
+    close(fds[1]);
+    return Status(StatusCode::kUnavailable, "could not take a consistent snapshot: " + error);
+  }
+  for (const ParkedThread& t : parker.Parked()) sps.push_back(t.sp);
+  // This thread's own stack from here up: the child's frames lie below.
+  uintptr_t here_sp;
+#if defined(__x86_64__)
+  asm volatile("mov %%rsp, %0" : "=r"(here_sp));
+#else
+  here_sp = reinterpret_cast<uintptr_t>(&here_sp);
+#endif
+  sps.push_back(here_sp);
+  ScanInput& in = g_input;
+  in.region_base = SampleRegion::base();
+  in.region_len = SampleRegion::length();
+  in.frontier = SampleRegion::frontier_pages();
+  in.meta = &SampleRegion::MetaAt(0);
+  in.meta_base = SampleRegion::meta_base();
+  in.meta_len = SampleRegion::meta_bytes();
+  in.nsps = std::min(sps.size(), kMaxSps);
+  for (size_t i = 0; i < in.nsps; ++i) in.sps[i] = sps[i];
+  in.now_sec = CoarseSeconds();
+  in.min_age = options.min_age_seconds;
+  in.out_fd = fds[1];
+  // No span half allocated or freed in the copy. A parked thread may hold
+  // the lock: then give up on this snapshot rather than wait for it.
+  if (!SampleRegion::LockForSnapshot(50)) {
+    parker.Release();
+    close(fds[0]);
+    close(fds[1]);
+    return Status(StatusCode::kUnavailable, "could not take a consistent snapshot: the sample region stayed busy");
+  }
+  // A raw clone: no fork handlers run (a parked thread may hold malloc's
+  // lock; the child takes none).
+  const long pid = syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);
+  if (pid == 0) ScanChild();
+  SampleRegion::UnlockAfterSnapshot();
+  parker.Release();
+  r->pause_ms = std::max(r->pause_ms, static_cast<double>(MonoNanos() - park_start) / 1e6);
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return Status(StatusCode::kUnavailable, std::string("clone: ") + strerror(errno));
+  }
+  r->parked_threads = static_cast<int>(running.size());
+  r->blocked_threads = blocked;
+  r->unparkable_threads = unparkable;
+  const int64_t scan_start = MonoNanos();
+  const int64_t deadline = scan_start + static_cast<int64_t>(options.scan_timeout_ms) * 1000000;
+  std::string data;
+  char buf[65536];
+  bool timed_out = false;
+  for (;;) {
+    const int64_t left_ms = (deadline - MonoNanos()) / 1000000;
+    if (left_ms <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd pfd{fds[0], POLLIN, 0};
+    int pr = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left_ms, 1000)));
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) continue;
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  if (timed_out) kill(static_cast<pid_t>(pid), SIGKILL);
+  int status = 0;
+  while (waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+  }
+  r->scan_ms += static_cast<double>(MonoNanos() - scan_start) / 1e6;
+  if (timed_out) return Status(StatusCode::kUnavailable, "the scan took longer than " +
+                                                             std::to_string(options.scan_timeout_ms) + " ms");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || data.size() < sizeof(ScanHeader)) {
+    return Status(StatusCode::kUnavailable,
+                  WIFSIGNALED(status) ? "the scanning child was killed by signal " + std::to_string(WTERMSIG(status))
+                                      : "the scanning child failed (status " + std::to_string(WEXITSTATUS(status)) + ")");
+  }
+  ScanHeader h;
+  memcpy(&h, data.data(), sizeof(h));
+  if (h.magic != kMagic || data.size() != sizeof(h) + static_cast<size_t>(h.leaked) * sizeof(LeakedObject)) {
+    return Status(StatusCode::kUnavailable, "the scanning child's report is malformed");
+  }
+  leaked->resize(static_cast<size_t>(h.leaked));
+  if (h.leaked > 0) memcpy(leaked->data(), data.data() + sizeof(h), leaked->size() * sizeof(LeakedObject));
+  r->live_samples = h.live_samples;
+  r->roots_bytes = h.roots_bytes;
+  return Status();
+}
+
+}  // namespace
+
+Status ScanForLeaks(const LeakScanOptions& options, LeakScanResult* result) {
+  if (CurrentMode() != Mode::kGlibc) {
+    return Status(StatusCode::kFailedPrecondition,
+                  std::string("leak scans need cpprof's own heap sampling; heap: ") + ModeName(CurrentMode()));
+  }
+  std::unique_lock<std::mutex> lock(g_scan_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return Status(StatusCode::kFailedPrecondition, "a leak scan is already running; try again when it ends");
+  const int signo = options.signo != 0 ? options.signo : SIGRTMIN + 4;
+  std::string error;
+  if (!ThreadParker::Install(signo, &error)) return Status(StatusCode::kUnavailable, error);
+  LeakScanResult r;
+  std::vector<LeakedObject> first;
+  Status s = ScanOnce(options, signo, &first, &r);
+  if (!s.ok()) return s;
+  r.scans = 1;
+  if (options.confirm_ms > 0 && !first.empty()) {
+    timespec ts{options.confirm_ms / 1000, (options.confirm_ms % 1000) * 1000000L};
+    nanosleep(&ts, nullptr);
+    std::vector<LeakedObject> second;
+    s = ScanOnce(options, signo, &second, &r);
+    if (!s.ok()) return s;
+    r.scans = 2;
+    // Unreachable both times: the same object (page and allocation time).
+    std::set<std::pair<uint32_t, int64_t>> seen;
+    for (const LeakedObject& o : first) seen.insert({o.page, o.alloc_sec});
+    std::vector<LeakedObject> both;
+    for (const LeakedObject& o : second) {
+      if (seen.count({o.page, o.alloc_sec}) != 0) both.push_back(o);
+    }
+    first = std::move(both);
+  }
+  r.leaked = std::move(first);
+  *result = std::move(r);
+  return Status();
+}
+
+}  // namespace heap
+}  // namespace internal
+}  // namespace cpprof
+
+

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Not signal context: installing the handler, signalling, waiting and
+// releasing, on the scanning thread. The handler is in
+// thread_park_signal.cc.
+
+#include "profiles/heap/thread_park.h"
+
+#include "profiles/heap/thread_park_signal.h"
+
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/errno_saver.h"
+#include "base/safe_load.h"
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+int g_installed_signo = 0;
+
+}  // namespace
+
+bool ThreadParker::Install(int signo, std::string* error) {
+  if (g_installed_signo == signo) return true;
+  struct sigaction old;
+  if (sigaction(signo, nullptr, &old) != 0) {
+    *error = "invalid signal " + std::to_string(signo);
+    return false;
+  }
+  const bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == HandleParkSignal;
+  if (!ours && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
+    *error = "signal " + std::to_string(signo) + " already has a handler; choose another with "
+             "CPPROF_LEAK_SIGNAL";
+    return false;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = HandleParkSignal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(signo, &sa, nullptr) != 0) {
+    *error = std::string("sigaction: ") + strerror(errno);
+    return false;
+  }
+  g_installed_signo = signo;
+  return true;
+}
+
+bool ThreadParker::ParkAll(const std::vector<pid_t>& tids, int timeout_ms, std::string* error) {
+  static std::atomic<int> next_cookie{0};
+  signo_ = g_installed_signo;
+  cookie_ = (next_cookie.fetch_add(1) % 0x3fffff + 1) << 8 | 0x6b;
+  // Wait for handlers of an earlier round to leave before reusing the slots.
+  for (int i = 0; i < 2000 && GetParkState().in_handler.load() != 0; ++i) usleep(500);
+  GetParkState().parked.store(0, std::memory_order_relaxed);
+  GetParkState().slots.store(0, std::memory_order_relaxed);
+  GetParkState().release.store(0, std::memory_order_release);
+  GetParkState().cookie.store(cookie_, std::memory_order_release);
+  parked_ = true;
+  int sent = 0;
+  std::string missing;
+  for (pid_t tid : tids) {
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = signo_;
+    info.si_code = SI_QUEUE;
+    info.si_pid = getpid();
+    info.si_uid = getuid();
+    info.si_value.sival_int = cookie_;
+    if (syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, signo_, &info) == 0) ++sent;
+  }
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    if (GetParkState().parked.load(std::memory_order_acquire) >= sent) return true;
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (ms >= timeout_ms) break;
+    usleep(200);
+  }
+  *error = std::to_string(sent - GetParkState().parked.load()) + " of " + std::to_string(sent) +
+           " running threads did not stop within " + std::to_string(timeout_ms) +
+           " ms (signal " + std::to_string(signo_) + " blocked?)";
+  Release();
+  return false;
+}
+
+std::vector<ParkedThread> ThreadParker::Parked() const {
+  std::vector<ParkedThread> out;
+  int n = GetParkState().parked.load(std::memory_order_acquire);
+  if (n > kMaxParkedThreads) n = kMaxParkedThreads;
+  for (int i = 0; i < n; ++i) out.push_back({GetParkState().tids[i], GetParkState().sps[i]});
+  return out;
+}
+
+void ThreadParker::Release() {
+  if (!parked_) return;
+  parked_ = false;
+  GetParkState().cookie.store(0, std::memory_order_release);
+  GetParkState().release.store(cookie_, std::memory_order_release);
+  ParkFutex(&GetParkState().release, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+}
+
+}  // namespace internal
+}  // namespace cpprof

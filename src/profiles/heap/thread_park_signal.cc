@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Signal context: everything in this file runs in the park handler
+// (SA_SIGINFO | SA_RESTART) on host threads (thread_park.h): atomics,
+// raw syscalls (futex, gettid), clock_gettime and SafeLoad; no allocation,
+// no locks, no stdio; errno is kept.
+
+#include "profiles/heap/thread_park_signal.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/errno_saver.h"
+#include "base/safe_load.h"
+
+namespace cpprof {
+namespace internal {
+
+constexpr long kMaxParkNanos = 5L * 1000 * 1000 * 1000;  // a lost release never holds a thread longer
+
+namespace {
+
+ParkState g_park;
+ParkCounters g_park_counters;
+
+#if defined(__x86_64__)
+// A thread parked right after it entered a blocking call that the signal
+// interrupted: make the call again instead of returning EINTR, when its
+// number is known from `mov $NR, %eax; syscall`.
+void RepairInterruptedSyscall(void* ucontext) {
+  auto* uc = static_cast<ucontext_t*>(ucontext);
+  greg_t* g = uc->uc_mcontext.gregs;
+  if (g[REG_RAX] != -EINTR) return;
+  const uintptr_t rip = static_cast<uintptr_t>(g[REG_RIP]);
+  SafeLoadCache cache;
+  uintptr_t before = 0;  // the 8 bytes ending at rip
+  if (rip < 8 || !SafeLoad(rip - 8, &before, &cache)) return;
+  const uint8_t* b = reinterpret_cast<const uint8_t*>(&before);  // b[7] = byte at rip-1
+  if (b[6] != 0x0f || b[7] != 0x05) return;                         // not right after `syscall`
+  if (b[1] != 0xb8) {                                               // no `mov $imm32, %eax` before it
+    g_park_counters.eintr_caused.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  int32_t nr;
+  memcpy(&nr, b + 2, sizeof(nr));
+  g[REG_RAX] = nr;
+  g[REG_RIP] = static_cast<greg_t>(rip - 2);
+  g_park_counters.syscalls_restarted.fetch_add(1, std::memory_order_relaxed);
+}
+#else
+void RepairInterruptedSyscall(void*) {}
+#endif
+
+}  // namespace
+
+CPPROF_SIGNAL_SAFE void HandleParkSignal(int, siginfo_t* info, void* ucontext) {
+  ErrnoSaver errno_saver;
+  const int cookie = g_park.cookie.load(std::memory_order_acquire);
+  if (info == nullptr || info->si_code != SI_QUEUE || cookie == 0 || info->si_value.sival_int != cookie) return;
+  g_park.in_handler.fetch_add(1, std::memory_order_acq_rel);
+  RepairInterruptedSyscall(ucontext);
+  int index = g_park.slots.fetch_add(1, std::memory_order_acq_rel);
+  if (index < kMaxParkedThreads) {
+    uintptr_t here = reinterpret_cast<uintptr_t>(&index);
+    g_park.tids[index] = static_cast<pid_t>(syscall(SYS_gettid));
+    g_park.sps[index] = here - 256;  // below this frame's locals: everything above is kept
+  }
+  g_park.parked.fetch_add(1, std::memory_order_acq_rel);
+  g_park_counters.parks.fetch_add(1, std::memory_order_relaxed);
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (g_park.release.load(std::memory_order_acquire) != cookie) {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long waited = (now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec);
+    if (waited >= kMaxParkNanos) {
+      g_park_counters.timeouts.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+    timespec left{0, 50 * 1000 * 1000};
+    ParkFutex(&g_park.release, FUTEX_WAIT_PRIVATE, g_park.release.load(std::memory_order_acquire), &left);
+  }
+  g_park.in_handler.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+ParkState& GetParkState() { return g_park; }
+ParkCounters& GetParkCounters() { return g_park_counters; }
+
+CPPROF_SIGNAL_SAFE long ParkFutex(std::atomic<int>* word, int op, int value, const timespec* timeout) {
+  return syscall(SYS_futex, reinterpret_cast<int*>(word), op, value, timeout, nullptr, 0);
+}
+
+}  // namespace internal
+}  // namespace cpprof

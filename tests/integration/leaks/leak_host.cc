@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Known-answer host for the leak scan, run with CPPROF_HEAP_RATE=1 (every
+// allocation sampled) and its endpoint from CPPROF_ADDR. Each case is an
+// allocation site of its own (a function named for it, with a size no other
+// site uses), so a report names exactly which cases it found.
+//
+// Leaked (must be reported):
+//   LeakDropped        the only pointer was dropped
+//   LeakListNode       a 50-node linked list whose head was dropped (nodes
+//                      are reached only from leaked memory)
+//   LeakCycleNode      two objects pointing at each other, dropped
+//   LeakFreedMember    an object whose only pointer sat in a container that
+//                      was freed
+// Reachable (must never be reported):
+//   KeptGlobal, KeptInterior (global holds p + 40), KeptTagged (global holds
+//   p | 1), KeptThreadLocal (a thread_local of a thread blocked in read()),
+//   KeptInRegister (only in a register/stack of a thread spinning), KeptString
+//   / KeptVector / KeptMapValue / KeptUnorderedValue (contents of standard
+//   containers held by globals), KeptOnStack (a blocked thread's local).
+// Blocked threads (epoll_wait, poll, nanosleep, read, accept, condition
+// variable) and a thread that wakes every millisecond check every return for
+// EINTR and print "VIOLATION <call>" if one happens. Prints "READY".
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+void* volatile g_keep_global;
+volatile uintptr_t g_interior;
+volatile uintptr_t g_tagged;
+// volatile: the compiler may otherwise drop stores to globals nobody reads.
+std::string* volatile g_string;
+std::vector<char*>* volatile g_vector;
+std::map<int, char*>* volatile g_map;
+std::unordered_map<int, char*>* volatile g_umap;
+std::atomic<int> g_violations{0};
+
+template <size_t N>
+__attribute__((noinline)) char* Fill(char* p) {
+  static_cast<volatile char*>(p)[0] = 1;  // keeps the allocation
+  return p;
+}
+
+struct Node {
+  Node* volatile next;
+  char pad[300 - sizeof(Node*)];
+};
+
+__attribute__((noinline)) void LeakDropped() { Fill<0>(static_cast<char*>(malloc(1111))); }
+__attribute__((noinline)) Node* LeakListNode(Node* next) {
+  Node* n = static_cast<Node*>(malloc(sizeof(Node)));
+  n->next = next;
+  return n;
+}
+__attribute__((noinline)) void* LeakCycleNode() { return malloc(2222); }
+__attribute__((noinline)) void* LeakFreedMember() { return malloc(3333); }
+__attribute__((noinline)) void* KeptGlobal() { return malloc(4441); }
+__attribute__((noinline)) void* KeptInterior() { return malloc(4442); }
+__attribute__((noinline)) void* KeptTagged() { return malloc(4443); }
+__attribute__((noinline)) void* KeptThreadLocal() { return malloc(4444); }
+__attribute__((noinline)) void* KeptInRegister() { return malloc(4445); }
+__attribute__((noinline)) char* KeptVector() { return static_cast<char*>(malloc(4446)); }
+__attribute__((noinline)) char* KeptMapValue() { return static_cast<char*>(malloc(4447)); }
+__attribute__((noinline)) char* KeptUnorderedValue() { return static_cast<char*>(malloc(4448)); }
+__attribute__((noinline)) void* KeptOnStack() { return malloc(4449); }
+__attribute__((noinline)) std::string* KeptString() { return new std::string(5000, 'x'); }
+
+__attribute__((noinline)) void MakeLeaks() {
+  LeakDropped();
+  Node* head = nullptr;
+  for (int i = 0; i < 50; ++i) head = LeakListNode(head);
+  head = nullptr;
+  void** a = static_cast<void**>(LeakCycleNode());
+  void** b = static_cast<void**>(LeakCycleNode());
+  a[0] = b;
+  b[0] = a;
+  static_cast<void* volatile*>(static_cast<void*>(a))[0] = b;
+  static_cast<void* volatile*>(static_cast<void*>(b))[0] = a;
+  void** container = static_cast<void**>(malloc(64 * sizeof(void*)));
+  static_cast<void* volatile*>(static_cast<void*>(container))[3] = LeakFreedMember();
+  free(container);
+}
+
+__attribute__((noinline)) void MakeKept() {
+  g_keep_global = KeptGlobal();
+  g_interior = reinterpret_cast<uintptr_t>(KeptInterior()) + 40;
+  g_tagged = reinterpret_cast<uintptr_t>(KeptTagged()) | 1;
+  g_string = KeptString();
+  g_vector = new std::vector<char*>{KeptVector()};
+  g_map = new std::map<int, char*>{{1, KeptMapValue()}};
+  g_umap = new std::unordered_map<int, char*>{{1, KeptUnorderedValue()}};
+}
+
+// Leaves no stale copy of a leaked pointer where a conservative scan would
+// take it for a live one: Scrub() zeroes a stretch of dead stack, and
+// CLEAR_REGISTERS (inline in the caller: a function clobbering them would
+// restore them on return) the callee-saved registers, which threads created
+// later would otherwise inherit and save on their stacks.
+__attribute__((noinline)) void Scrub() {
+  volatile char wipe[16384];
+  for (size_t i = 0; i < sizeof(wipe); ++i) wipe[i] = 0;
+}
+#if defined(__x86_64__)
+#define CLEAR_REGISTERS()                                                                       \
+  asm volatile("xor %%ebx, %%ebx\n\txor %%r12d, %%r12d\n\txor %%r13d, %%r13d\n\t"                \
+               "xor %%r14d, %%r14d\n\txor %%r15d, %%r15d" ::: "rbx", "r12", "r13", "r14", "r15")
+#else
+#define CLEAR_REGISTERS() (void)0
+#endif
+
+std::atomic<int> g_ready{0};
+
+void Check(long r, const char* call) {
+  if (r < 0 && errno == EINTR) {
+    g_violations.fetch_add(1);
+    printf("VIOLATION %s: EINTR\n", call);
+    fflush(stdout);
+  }
+}
+
+thread_local void* volatile t_kept;
+
+}  // namespace
+
+int main() {
+  MakeLeaks();
+  Scrub();
+  CLEAR_REGISTERS();
+  MakeKept();
+  std::vector<std::thread> threads;
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return 1;
+  threads.emplace_back([&] {  // thread_local + blocked in read
+    t_kept = KeptThreadLocal();
+    g_ready.fetch_add(1);
+    char c;
+    for (;;) Check(read(pipe_fds[0], &c, 1), "read");
+  });
+  threads.emplace_back([] {  // a local of a thread blocked in nanosleep
+    void* volatile local = KeptOnStack();
+    g_ready.fetch_add(1);
+    for (;;) {
+      timespec ts{0, 300 * 1000 * 1000};
+      Check(nanosleep(&ts, nullptr), "nanosleep");
+      static_cast<volatile char*>(local)[0] = 1;
+    }
+  });
+  threads.emplace_back([] {  // the only pointer kept in a register while spinning
+    void* p = KeptInRegister();
+    g_ready.fetch_add(1);
+    for (uint64_t i = 0;; ++i) {
+      asm volatile("" : "+r"(p));
+      if ((i & 0xfffff) == 0) sched_yield();
+    }
+  });
+  threads.emplace_back([] {
+    int ep = epoll_create1(0);
+    epoll_event ev[4];
+    for (;;) Check(epoll_wait(ep, ev, 4, 250), "epoll_wait");
+  });
+  threads.emplace_back([] {
+    pollfd none{-1, 0, 0};
+    for (;;) Check(poll(&none, 1, 200), "poll");
+  });
+  threads.emplace_back([] {  // wakes every millisecond: the park race's best target
+    int ep = epoll_create1(0);
+    epoll_event ev[1];
+    for (;;) {
+      Check(epoll_wait(ep, ev, 1, 1), "epoll_wait(1ms)");
+      timespec ts{0, 100 * 1000};
+      Check(nanosleep(&ts, nullptr), "nanosleep(100us)");
+    }
+  });
+  threads.emplace_back([] {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    listen(s, 1);
+    for (;;) Check(accept(s, nullptr, nullptr), "accept");
+  });
+  threads.emplace_back([] {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) cv.wait_for(lock, std::chrono::milliseconds(300));
+  });
+  while (g_ready.load() < 3) usleep(1000);
+  Scrub();
+  printf("READY\n");
+  fflush(stdout);
+  for (auto& t : threads) t.join();
+}

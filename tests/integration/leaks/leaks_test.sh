@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# /debug/pprof/leaks on leak_host.cc (every allocation sampled):
+#   - every planted leak is reported (dropped pointer, a list reached only
+#     from leaked nodes, a cycle, the member of a freed container), read
+#     with go tool pprof -top and in the debug=1 report;
+#   - nothing a live pointer reaches is (globals, interior and low-bit
+#     tagged pointers, a blocked thread's thread_local and local, a pointer
+#     only in a spinning thread's register, standard containers' contents);
+#   - 100 scans while threads sit in epoll_wait, poll, nanosleep, read,
+#     accept and a condition variable (one waking every millisecond): no call
+#     returns EINTR;
+#   - min_age hides young objects; bad parameters are 400; a second scan
+#     while one runs is 409.
+#
+#   leaks_test.sh HOST
+source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
+host="$1"
+SERVER_ENV=(CPPROF_HEAP_RATE=1)
+start_env_server "$host"
+for ((i = 0; i < 100; i++)); do grep -q READY "$SERVER_LOG" && break; sleep 0.1; done
+grep -q READY "$SERVER_LOG" || { show "$SERVER_LOG"; fail "host not ready"; }
+
+curl -sf --max-time 60 -o "$WORK/leaks.pb.gz" "$BASE/debug/pprof/leaks?min_age=0" || fail "GET leaks failed"
+pprof -top -nodecount=200 -nodefraction=0 -sample_index=leaked_objects "$WORK/leaks.pb.gz" >"$WORK/top.txt" 2>&1 ||
+  { show "$WORK/top.txt"; fail "go tool pprof cannot read the leaks profile"; }
+for site in LeakDropped LeakListNode LeakCycleNode LeakFreedMember; do
+  assert_contains "$WORK/top.txt" "^ +[1-9][0-9]* .*$site\$" "planted leak $site is not reported"
+done
+assert_contains "$WORK/top.txt" "^ +50 .*LeakListNode\$" "not all 50 leaked list nodes are reported"
+assert_not_contains "$WORK/top.txt" "Kept[A-Za-z]+" "a reachable object is reported as leaked"
+log "ok: the four planted leaks, no reachable object"
+
+curl -sf --max-time 60 -o "$WORK/leaks.txt" "$BASE/debug/pprof/leaks?min_age=0&debug=1" || fail "GET leaks?debug=1 failed"
+assert_contains "$WORK/leaks.txt" "^leaks: [0-9]+ sampled objects unreachable" "debug=1 header"
+assert_contains "$WORK/leaks.txt" "LeakFreedMember" "debug=1 does not name LeakFreedMember"
+assert_contains "$WORK/leaks.txt" "threads parked [0-9]+, left blocked [0-9]+" "debug=1 does not give the snapshot figures"
+assert_not_contains "$WORK/leaks.txt" "Kept[A-Za-z]+" "debug=1 reports a reachable object"
+
+curl -sf --max-time 60 -o "$WORK/young.txt" "$BASE/debug/pprof/leaks?min_age=3600&debug=1" || fail "GET leaks?min_age=3600 failed"
+assert_contains "$WORK/young.txt" "^leaks: 0 sampled objects" "min_age=3600 still reports objects"
+
+code="$(curl -s -o "$WORK/bad.txt" -w '%{http_code}' "$BASE/debug/pprof/leaks?min_age=-1")"
+[[ "$code" == 400 ]] || fail "min_age=-1 answered $code"
+assert_contains "$WORK/bad.txt" '"min_age"' "the 400 does not name min_age"
+# Two at once: one of them is refused.
+curl -s -o /dev/null -w '%{http_code}\n' "$BASE/debug/pprof/leaks?min_age=0&confirm_ms=3000" >"$WORK/c1" &
+c1=$!
+sleep 0.5
+code="$(curl -s -o "$WORK/busy.txt" -w '%{http_code}' "$BASE/debug/pprof/leaks?min_age=0&confirm_ms=0")"
+wait "$c1"
+[[ "$code" == 409 ]] || { show "$WORK/busy.txt"; fail "a second concurrent scan answered $code, want 409"; }
+assert_contains "$WORK/busy.txt" "already running" "the 409 does not say a scan is running"
+log "ok: min_age, bad input, one scan at a time"
+
+for ((i = 0; i < 100; i++)); do
+  curl -sf --max-time 60 -o /dev/null "$BASE/debug/pprof/leaks?min_age=0&confirm_ms=0" || fail "scan $i failed"
+done
+kill -0 "$SERVER_PID" || fail "host died during the scans"
+assert_not_contains "$SERVER_LOG" "VIOLATION" "a blocked call returned EINTR during the scans"
+stats="$(curl -sf "$BASE/debug/pprof/stats")"
+grep -Eq '^cpprof_leak_scan_eintr_caused_total 0$' <<<"$stats" || fail "the stats page counts EINTRs caused by parking"
+log "ok: 100 scans, no EINTR ($(grep -E '^cpprof_leak_scan' <<<"$stats" | tr '\n' ' '))"
+echo PASS
