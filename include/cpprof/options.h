@@ -55,6 +55,11 @@ struct Options {
   // Environment: CPPROF_LEAK_MIN_AGE (seconds).
   int leak_min_age_seconds = 30;
 
+  // Signal that parks running threads for a leak scan's snapshot; 0 means
+  // SIGRTMIN + 4. It must not have a handler of the host's. Environment:
+  // CPPROF_LEAK_SIGNAL.
+  int leak_signal = 0;
+
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

@@ -15,7 +15,7 @@ namespace internal {
 // Returns `base` with the CPPROF_* environment variables applied:
 // CPPROF_ADDR, CPPROF_TOKEN, CPPROF_ALLOW_REMOTE=1, CPPROF_CPU_HZ,
 // CPPROF_CPU_MAX_HZ, CPPROF_MAX_SECONDS, CPPROF_SIGNAL, CPPROF_HEAP_RATE,
-// CPPROF_HEAP_GROWTH_INTERVAL_MS, CPPROF_LEAK_MIN_AGE.
+// CPPROF_HEAP_GROWTH_INTERVAL_MS, CPPROF_LEAK_MIN_AGE, CPPROF_LEAK_SIGNAL.
 Options ApplyEnvironment(Options base);
 
 // Set by the LD_PRELOAD build's constructor.

@@ -241,7 +241,10 @@ class LeakSource : public ProfileSource {
   }
   std::vector<std::string> parameters() const override { return {"debug", "min_age", "confirm_ms"}; }
 
-  void Configure(const Options& options) override { min_age_.store(options.leak_min_age_seconds); }
+  void Configure(const Options& options) override {
+    min_age_.store(options.leak_min_age_seconds);
+    signo_.store(options.leak_signal);
+  }
 
   ProfileResponse Collect(const ProfileRequest& request) override {
     int64_t debug = 0, min_age = 0, confirm_ms = 0;
@@ -254,6 +257,7 @@ class LeakSource : public ProfileSource {
     heap::LeakScanOptions options;
     options.min_age_seconds = min_age;
     options.confirm_ms = static_cast<int>(confirm_ms);
+    options.signo = signo_.load();
     heap::LeakScanResult result;
     Status s = heap::ScanForLeaks(options, &result);
     if (!s.ok()) {
@@ -279,6 +283,7 @@ class LeakSource : public ProfileSource {
     return r;
   }
   std::atomic<int64_t> min_age_{30};
+  std::atomic<int> signo_{0};
 };
 
 size_t HeapMemoryBytes() {
