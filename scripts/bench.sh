@@ -41,3 +41,8 @@ for b in unwind_bench symbolize_bench pprof_bench http_bench; do
     "$bin/$b"
   fi
 done
+
+# malloc/free through the heap hooks: its own interleaved runner (8 configurations, 9 rounds).
+if [[ -x "$bin/malloc_bench" && -x "$bin/malloc_bench_plain" ]]; then
+  CPPROF_BUILD_DIR="$build" "$root/tests/bench/malloc_bench.sh"
+fi

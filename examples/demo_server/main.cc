@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cpprof demo: a process that burns CPU in known functions and serves its
+// cpprof demo: a process that burns CPU in known functions, allocates with a
+// known shape (a churning cache, a growing log, a leak) and serves its
 // profiles on 127.0.0.1:6060 (or --addr HOST:PORT / CPPROF_ADDR).
 //
 //   cpprof_demo [--addr 127.0.0.1:6060] [--threads 2] [--seconds N]
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // Heap samples every 64 KiB on average (Go's default is 512 KiB) so the
+  // demo's memory views fill within a minute.
+  if (getenv("CPPROF_HEAP_RATE") == nullptr) options.heap_sample_rate = 64 * 1024;
   cpprof::Server server(options);
   int port = 0;
   if (started_by_environment) {
@@ -59,12 +63,16 @@ int main(int argc, char** argv) {
   printf("  go tool pprof -top '%s/debug/pprof/profile?seconds=5'\n", base.c_str());
   printf("  go tool pprof -traces '%s/debug/pprof/profile?seconds=5'\n", base.c_str());
   printf("  go tool pprof -http=127.0.0.1:8081 '%s/debug/pprof/profile?seconds=10'\n", base.c_str());
+  printf("  go tool pprof -top '%s/debug/pprof/heap'\n", base.c_str());
+  printf("  curl '%s/debug/pprof/heap_growth?debug=1'   (after a minute: demo::AppendRequestLog)\n", base.c_str());
+  printf("  curl '%s/debug/pprof/leaks?debug=1'         (after a minute: demo::ParseRequest)\n", base.c_str());
   printf("  open %s/debug/pprof/ui/ in a browser\n", base.c_str());
   fflush(stdout);
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i) workers.emplace_back([i, &stop] { demo::RunWorker(i, stop); });
+  workers.emplace_back([&stop] { demo::RunMemoryWorker(stop); });
   if (seconds > 0) {
     std::this_thread::sleep_for(std::chrono::seconds(seconds));
   } else {

@@ -4,8 +4,13 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace demo {
@@ -66,6 +71,59 @@ void RunWorker(int index, const std::atomic<bool>& stop) {
     g_sink = SpinHot(3 * kUnit);
     g_sink = SpinWarm(kUnit);
     g_sink = SortRecords(2000);
+  }
+}
+
+namespace {
+
+struct Session {
+  uint64_t id;
+  std::string user;
+  std::vector<uint64_t> history;
+};
+
+class SessionCache {
+ public:
+  __attribute__((noinline)) void Put(uint64_t id) {
+    auto s = std::make_unique<Session>();
+    s->id = id;
+    s->user = "user-" + std::to_string(id) + std::string(96, 'u');
+    s->history.assign(32, id);
+    sessions_[id % kCapacity] = std::move(s);  // steady size: old sessions are freed
+  }
+
+ private:
+  static constexpr uint64_t kCapacity = 2000;
+  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+};
+
+std::vector<std::string>* g_request_log = new std::vector<std::string>();  // never trimmed
+
+__attribute__((noinline)) void AppendRequestLog(uint64_t id) {
+  g_request_log->push_back("GET /item/" + std::to_string(id) + " " + std::string(200, 'r'));
+}
+
+char* volatile g_last_parse;
+
+__attribute__((noinline)) void ParseRequest(uint64_t id) {
+  // A scratch buffer that the error path forgets to free.
+  char* scratch = static_cast<char*>(malloc(4096 + id % 512));
+  snprintf(scratch, 64, "request %llu", static_cast<unsigned long long>(id));
+  g_last_parse = scratch;
+  if (id % 64 != 0) free(scratch);  // every 64th request leaks it
+  g_last_parse = nullptr;
+}
+
+}  // namespace
+
+void RunMemoryWorker(const std::atomic<bool>& stop) {
+  pthread_setname_np(pthread_self(), "demo-memory");
+  SessionCache cache;
+  for (uint64_t id = 0; !stop.load(std::memory_order_relaxed); ++id) {
+    cache.Put(id);
+    ParseRequest(id);
+    if (id % 4 == 0) AppendRequestLog(id);
+    if (id % 4 == 3) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 

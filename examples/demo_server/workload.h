@@ -21,6 +21,13 @@ uint64_t SortRecords(int count);
 // Runs rounds until `stop` is set.
 void RunWorker(int index, const std::atomic<bool>& stop);
 
+// A memory workload with a known shape, for the heap views: a session cache
+// that churns at a steady size (demo::SessionCache::Put), a request log that
+// only grows (demo::AppendRequestLog: a leak by growth), and a buffer that
+// is dropped without being freed every few requests (demo::ParseRequest: a
+// leak by reachability). About 1 MiB a second; little CPU.
+void RunMemoryWorker(const std::atomic<bool>& stop);
+
 }  // namespace demo
 
 #endif  // CPPROF_EXAMPLES_DEMO_SERVER_WORKLOAD_H_
