@@ -36,6 +36,13 @@
 namespace cpprof {
 // Returns the library's version, e.g. "0.1.0".
 CPPROF_API const char* Version();
+
+// Declares that the object at `p` (as returned by malloc or new) is
+// deliberately never freed: /debug/pprof/leaks and the exit report never list
+// it (it is still scanned for pointers to other objects). A no-op for
+// objects heap sampling did not pick, which are never reported anyway, and
+// when heap sampling is not cpprof's. Thread-safe, cheap.
+CPPROF_API void IgnoreLeak(const void* p);
 }  // namespace cpprof
 
 #endif  // CPPROF_CPPROF_H_

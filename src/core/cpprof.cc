@@ -13,10 +13,13 @@
 
 #include "base/raw_log.h"
 #include "core/lifecycle.h"
+#include "profiles/heap/sample_region.h"
 
 namespace cpprof {
 
 const char* Version() { return "0.1.0"; }
+
+void IgnoreLeak(const void* p) { internal::SampleRegion::SetIgnored(p); }
 
 Status StartFromEnvironment() {
   const char* addr = getenv("CPPROF_ADDR");

@@ -19,12 +19,18 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
+
+#include <unistd.h>
 
 #include "base/raw_log.h"
 #include "cpprof/server.h"
 #include "profiles/cpu/cpu_profiler.h"
 #include "profiles/cpu/cpu_source.h"
+#include "profiles/heap/heap_profile.h"
+#include "profiles/heap/heap_sampler.h"
 #include "profiles/heap/heap_source.h"
+#include "profiles/heap/leak_scan.h"
 #include "registry/registry.h"
 
 extern "C" __attribute__((visibility("default"))) const char cpprof_instance_marker = 1;
@@ -93,6 +99,31 @@ Options ApplyEnvironment(Options o) {
 }
 
 namespace {
+
+// CPPROF_LEAK_CHECK=exit: a leak scan when the process exits, printed to
+// stderr (the exit status is left alone).
+void ReportLeaksAtExit() {
+  if (heap::CurrentMode() != heap::Mode::kGlibc) return;
+  heap::LeakScanOptions options;
+  options.min_age_seconds = 0;
+  options.confirm_ms = 200;
+  heap::LeakScanResult result;
+  Status s = heap::ScanForLeaks(options, &result);
+  std::string text = s.ok() ? heap::LeakText(result, heap::LeakProfile(result, 0), 0)
+                            : "cpprof: leak check at exit failed: " + s.message() + "\n";
+  if (s.ok()) text = "cpprof: leak check at exit\n" + text;
+  for (size_t off = 0; off < text.size();) {
+    ssize_t n = write(2, text.data() + off, text.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+}
+
+__attribute__((constructor(201))) void ArmLeakCheckAtExit() {
+  const char* v = getenv("CPPROF_LEAK_CHECK");
+  if (v == nullptr || strcmp(v, "exit") != 0 || !IsPrimaryInstance()) return;
+  atexit(ReportLeaksAtExit);
+}
 
 __attribute__((constructor(200))) void StartAtLoad() {
   const char* addr = getenv("CPPROF_ADDR");

@@ -226,7 +226,8 @@ struct Marker {
   for (size_t i = 0; i < frontier;) {
     const SampleMeta& m = in.meta[i];
     const size_t pages = m.pages == 0 ? 1 : m.pages;
-    if (m.IsLive() && (m.objects_fx != 0 || m.space != 0) && !mk.marked[i] && in.now_sec - m.alloc_sec >= in.min_age) {
+    if (m.IsLive() && !m.IsIgnored() && (m.objects_fx != 0 || m.space != 0) && !mk.marked[i] &&
+        in.now_sec - m.alloc_sec >= in.min_age) {
       ++header.leaked;
     }
     i += pages;
@@ -235,7 +236,8 @@ struct Marker {
   for (size_t i = 0; i < frontier;) {
     const SampleMeta& m = in.meta[i];
     const size_t pages = m.pages == 0 ? 1 : m.pages;
-    if (m.IsLive() && (m.objects_fx != 0 || m.space != 0) && !mk.marked[i] && in.now_sec - m.alloc_sec >= in.min_age) {
+    if (m.IsLive() && !m.IsIgnored() && (m.objects_fx != 0 || m.space != 0) && !mk.marked[i] &&
+        in.now_sec - m.alloc_sec >= in.min_age) {
       LeakedObject o{static_cast<uint32_t>(i), m.slot, m.size, m.objects_fx, m.space, m.alloc_sec};
       if (!WriteAll(in.out_fd, &o, sizeof(o))) ChildExit(5);
     }

@@ -195,6 +195,15 @@ SampleMeta* SampleRegion::Meta(const void* p) {
 
 const SampleMeta& SampleRegion::MetaAt(size_t i) { return g_meta[i]; }
 
+bool SampleRegion::SetIgnored(const void* p) {
+  if (!Contains(p)) return false;
+  Lock();
+  SampleMeta* m = Meta(p);
+  if (m != nullptr) m->flags |= SampleMeta::kIgnored;
+  Unlock();
+  return m != nullptr;
+}
+
 bool SampleRegion::LockForSnapshot(int timeout_ms) {
   timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);

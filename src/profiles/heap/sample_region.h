@@ -40,8 +40,10 @@ struct SampleMeta {
   int64_t space;         // weight in bytes (size / p, rounded)
   int64_t alloc_sec;     // CLOCK_MONOTONIC_COARSE seconds at allocation
 
-  static constexpr uint32_t kLive = 2;  // flags: the span holds an object
+  static constexpr uint32_t kLive = 2;     // flags: the span holds an object
+  static constexpr uint32_t kIgnored = 4;  // flags: never reported as a leak
   bool IsLive() const { return (flags & kLive) != 0; }
+  bool IsIgnored() const { return (flags & kIgnored) != 0; }
 };
 
 class SampleRegion {
@@ -83,6 +85,9 @@ class SampleRegion {
   static size_t live_spans() { return live_spans_.load(std::memory_order_relaxed); }
   static uintptr_t base() { return base_.load(std::memory_order_relaxed); }
   static size_t length() { return len_.load(std::memory_order_relaxed); }
+  // Marks the live span starting at p as never to be reported as a leak.
+  // Returns false if p is not a live sampled object.
+  static bool SetIgnored(const void* p);
   // Holds the region's lock across a snapshot (the leak scan's clone), so
   // no span is half allocated or half freed in it. Gives up after
   // timeout_ms (a parked thread may hold it) and returns false.

@@ -17,7 +17,10 @@
 //   p | 1), KeptThreadLocal (a thread_local of a thread blocked in read()),
 //   KeptInRegister (only in a register/stack of a thread spinning), KeptString
 //   / KeptVector / KeptMapValue / KeptUnorderedValue (contents of standard
-//   containers held by globals), KeptOnStack (a blocked thread's local).
+//   containers held by globals), KeptOnStack (a blocked thread's local),
+//   KeptMoving (its only pointer moves between a global, a heap cell and a
+//   running thread's stack and registers all the time), KeptIgnoredLeak
+//   (dropped, but declared with cpprof::IgnoreLeak).
 // Blocked threads (epoll_wait, poll, nanosleep, read, accept, condition
 // variable) and a thread that wakes every millisecond check every return for
 // EINTR and print "VIOLATION <call>" if one happens. Prints "READY".
@@ -32,6 +35,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cpprof/cpprof.h>
 
 #include <atomic>
 #include <cerrno>
@@ -84,6 +89,11 @@ __attribute__((noinline)) char* KeptMapValue() { return static_cast<char*>(mallo
 __attribute__((noinline)) char* KeptUnorderedValue() { return static_cast<char*>(malloc(4448)); }
 __attribute__((noinline)) void* KeptOnStack() { return malloc(4449); }
 __attribute__((noinline)) std::string* KeptString() { return new std::string(5000, 'x'); }
+__attribute__((noinline)) void* KeptMoving() { return malloc(4450); }
+__attribute__((noinline)) void* KeptIgnoredLeak() { return malloc(4451); }
+
+void* volatile g_moving_global;
+void* volatile* g_moving_cell;
 
 __attribute__((noinline)) void MakeLeaks() {
   LeakDropped();
@@ -143,6 +153,8 @@ thread_local void* volatile t_kept;
 }  // namespace
 
 int main() {
+  // A leak the program declares on purpose: never reported.
+  cpprof::IgnoreLeak(KeptIgnoredLeak());
   MakeLeaks();
   Scrub();
   CLEAR_REGISTERS();
@@ -200,13 +212,29 @@ int main() {
     listen(s, 1);
     for (;;) Check(accept(s, nullptr, nullptr), "accept");
   });
+  threads.emplace_back([] {  // moves the only pointer between a global, a heap cell and its stack
+    g_moving_cell = static_cast<void* volatile*>(malloc(sizeof(void*)));
+    void* p = KeptMoving();
+    g_ready.fetch_add(1);
+    for (uint64_t i = 0;; ++i) {
+      g_moving_global = p;
+      p = nullptr;
+      *g_moving_cell = g_moving_global;
+      g_moving_global = nullptr;
+      void* volatile local = *g_moving_cell;
+      *g_moving_cell = nullptr;
+      p = local;
+      local = nullptr;
+      if ((i & 0xffff) == 0) sched_yield();
+    }
+  });
   threads.emplace_back([] {
     std::mutex mu;
     std::condition_variable cv;
     std::unique_lock<std::mutex> lock(mu);
     for (;;) cv.wait_for(lock, std::chrono::milliseconds(300));
   });
-  while (g_ready.load() < 3) usleep(1000);
+  while (g_ready.load() < 4) usleep(1000);
   Scrub();
   printf("READY\n");
   fflush(stdout);
