@@ -37,6 +37,34 @@ int64_t MonotonicNanos() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// Waits `seconds` in short slices; false as soon as the client has gone.
+bool WaitSeconds(const ProfileRequest& request, int64_t seconds) {
+  const int64_t deadline = MonotonicNanos() + seconds * 1000000000;
+  for (;;) {
+    int64_t left = deadline - MonotonicNanos();
+    if (left <= 0) return true;
+    if (request.cancelled()) return false;
+    timespec ts{0, left < kPollNanos ? static_cast<long>(left) : kPollNanos};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+// A gzipped profile.proto answer, or 500 if it cannot be encoded.
+ProfileResponse ProtoResponse(const StackProfile& profile, const std::string& filename) {
+  ProfileResponse r;
+  r.filename = filename;
+  r.body = EncodeStackProfile(profile);
+  if (r.body.empty()) return ProfileResponse::Error(500, "could not encode the profile (out of memory?)");
+  return r;
+}
+
+ProfileResponse TextResponse(std::string body) {
+  ProfileResponse r;
+  r.is_proto = false;
+  r.body = std::move(body);
+  return r;
+}
+
 enum class Route { kHeap, kAllocs, kDeltaHeap };
 
 class HeapProfileSource : public ProfileSource {
@@ -99,7 +127,7 @@ class HeapProfileSource : public ProfileSource {
       TableSnapshot base = baseline_.Exchange(now);
       heap::HeapProfileOptions options;
       options.delta = heap::DeltaKind::kAllocOnly;
-      return Proto(heap::BuildHeapProfile(now, base, options), "delta_heap");
+      return ProtoResponse(heap::BuildHeapProfile(now, base, options), "delta_heap");
     }
     int64_t debug = 0, gc = 0, seconds = 0;
     std::string error;
@@ -114,26 +142,14 @@ class HeapProfileSource : public ProfileSource {
     options.allocs_default = route_ == Route::kAllocs;
     if (seconds == 0) {
       TableSnapshot now = heap::TakeHeapSnapshot();
-      if (debug != 0) {
-        ProfileResponse r;
-        r.is_proto = false;
-        r.body = heap::HeapProfileText(now);
-        return r;
-      }
-      return Proto(heap::BuildHeapProfile(now, TableSnapshot(), options), name());
+      if (debug != 0) return TextResponse(heap::HeapProfileText(now));
+      return ProtoResponse(heap::BuildHeapProfile(now, TableSnapshot(), options), name());
     }
     TableSnapshot base = heap::TakeHeapSnapshot();
-    const int64_t deadline = MonotonicNanos() + seconds * 1000000000;
-    for (;;) {
-      int64_t left = deadline - MonotonicNanos();
-      if (left <= 0) break;
-      if (request.cancelled()) return ProfileResponse::Error(499, "client closed the connection");
-      timespec ts{0, left < kPollNanos ? static_cast<long>(left) : kPollNanos};
-      nanosleep(&ts, nullptr);
-    }
+    if (!WaitSeconds(request, seconds)) return ProfileResponse::Error(499, "client closed the connection");
     TableSnapshot now = heap::TakeHeapSnapshot();
     options.delta = heap::DeltaKind::kAll;
-    return Proto(heap::BuildHeapProfile(now, base, options), name() + "-delta");
+    return ProtoResponse(heap::BuildHeapProfile(now, base, options), name() + "-delta");
   }
 
  private:
@@ -149,23 +165,11 @@ class HeapProfileSource : public ProfileSource {
       return ProfileResponse::Error(400, error);
     }
     if (seconds > 0 && debug != 0) return ProfileResponse::Error(400, "seconds and debug params are incompatible");
-    if (debug != 0) {
-      ProfileResponse r;
-      r.is_proto = false;
-      r.body = heap::NativeHeapText();
-      return r;
-    }
+    if (debug != 0) return TextResponse(heap::NativeHeapText());
     StackProfile base;
     if (seconds > 0) {
       heap::NativeHeapProfile(&base);
-      const int64_t deadline = MonotonicNanos() + seconds * 1000000000;
-      for (;;) {
-        int64_t left = deadline - MonotonicNanos();
-        if (left <= 0) break;
-        if (request.cancelled()) return ProfileResponse::Error(499, "client closed the connection");
-        timespec ts{0, left < kPollNanos ? static_cast<long>(left) : kPollNanos};
-        nanosleep(&ts, nullptr);
-      }
+      if (!WaitSeconds(request, seconds)) return ProfileResponse::Error(499, "client closed the connection");
     }
     StackProfile p;
     if (!heap::NativeHeapProfile(&p)) return ProfileResponse::Error(500, "the allocator gave no heap sample");
@@ -173,17 +177,9 @@ class HeapProfileSource : public ProfileSource {
     if (seconds > 0) {
       SubtractStackProfile(base, &p);
       p.duration_nanos = seconds * 1000000000;
-      return Proto(p, name() + "-delta");
+      return ProtoResponse(p, name() + "-delta");
     }
-    return Proto(p, name());
-  }
-
-  static ProfileResponse Proto(const StackProfile& profile, const std::string& filename) {
-    ProfileResponse r;
-    r.filename = filename;
-    r.body = EncodeStackProfile(profile);
-    if (r.body.empty()) return ProfileResponse::Error(500, "could not encode the profile (out of memory?)");
-    return r;
+    return ProtoResponse(p, name());
   }
 
   Route route_;
@@ -216,17 +212,8 @@ class HeapGrowthSource : public ProfileSource {
                                          "endpoint was started (" + heap::ModeComment() + ")");
     }
     heap::GrowthReport report = tracker.Suspects(static_cast<double>(window));
-    if (debug != 0) {
-      ProfileResponse r;
-      r.is_proto = false;
-      r.body = heap::GrowthText(report);
-      return r;
-    }
-    ProfileResponse r;
-    r.filename = "heap_growth";
-    r.body = EncodeStackProfile(heap::GrowthProfile(report));
-    if (r.body.empty()) return ProfileResponse::Error(500, "could not encode the profile (out of memory?)");
-    return r;
+    if (debug != 0) return TextResponse(heap::GrowthText(report));
+    return ProtoResponse(heap::GrowthProfile(report), "heap_growth");
   }
 };
 
@@ -265,23 +252,11 @@ class LeakSource : public ProfileSource {
                                     "leak scan: " + s.message());
     }
     StackProfile p = heap::LeakProfile(result, min_age);
-    if (debug != 0) {
-      ProfileResponse r;
-      r.is_proto = false;
-      r.body = heap::LeakText(result, p, min_age);
-      return r;
-    }
-    return Proto(p);
+    if (debug != 0) return TextResponse(heap::LeakText(result, p, min_age));
+    return ProtoResponse(p, "leaks");
   }
 
  private:
-  static ProfileResponse Proto(const StackProfile& profile) {
-    ProfileResponse r;
-    r.filename = "leaks";
-    r.body = EncodeStackProfile(profile);
-    if (r.body.empty()) return ProfileResponse::Error(500, "could not encode the profile (out of memory?)");
-    return r;
-  }
   std::atomic<int64_t> min_age_{30};
   std::atomic<int> signo_{0};
 };

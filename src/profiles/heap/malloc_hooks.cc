@@ -46,21 +46,21 @@ extern "C" __attribute__((visibility("default"))) const char cpprof_heap_hooks_m
 
 namespace {
 
-inline void* Allocate(size_t size) {
+__attribute__((always_inline)) inline void* Allocate(size_t size) {
   if (heap::ShouldSample(size)) {
     if (void* p = heap::SampledAllocate(size, 0, false)) return p;
   }
   return heap::g_real.malloc(size);
 }
 
-inline void* AllocateAligned(size_t align, size_t size) {
+__attribute__((always_inline)) inline void* AllocateAligned(size_t align, size_t size) {
   if (heap::ShouldSample(size)) {
     if (void* p = heap::SampledAllocate(size, align, false)) return p;
   }
   return heap::g_real.memalign(align, size);
 }
 
-inline void Free(void* p) {
+__attribute__((always_inline)) inline void Free(void* p) {
   if (__builtin_expect(SampleRegion::Contains(p), 0)) {
     heap::SampledFree(p);
     return;
@@ -76,8 +76,7 @@ size_t RealUsableSize(void* p) {
 __attribute__((section("cpprof_alloc_hooks"), noinline)) void* ReallocSampled(void* p, size_t size) {
   // p is a sampled object: move it out of the region (the new block may be
   // sampled again, with a new weight and the caller's stack).
-  heap::ShouldSample(size);
-  void* q = heap::t_state.until < 0 ? heap::SampledAllocate(size, 0, false) : nullptr;
+  void* q = heap::ShouldSample(size) ? heap::SampledAllocate(size, 0, false) : nullptr;
   if (q == nullptr) q = heap::g_real.malloc(size);
   if (q == nullptr) return nullptr;  // p stays valid, as realloc requires
   size_t old = SampleRegion::UsableSize(p);

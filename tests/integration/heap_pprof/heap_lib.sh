@@ -59,3 +59,6 @@ top() {  # OUT SAMPLE_INDEX SOURCE [more pprof args]
     { show "$out.err"; fail "go tool pprof -top -sample_index=$index $src failed"; }
 }
 
+
+# The total of a `go tool pprof -top` output ("... of N total"), in the unit shown (B with -unit=B).
+total_of() { awk '/^Showing nodes accounting for/ {for (i = 1; i <= NF; i++) if ($i == "of") {v = $(i + 1); gsub(/[B,]/, "", v); print v; exit}}' "$1"; }

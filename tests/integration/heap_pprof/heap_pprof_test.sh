@@ -73,7 +73,6 @@ assert_contains "$WORK/heap.txt" "^heap profile: [0-9]+: [0-9]+ \[[0-9]+: [0-9]+
 assert_contains "$WORK/heap.txt" "^#	0x[0-9a-f]+	.*SiteFixed" "debug=1 does not name SiteFixed"
 # Totals: the text's raw counts unsampled by pprof against the proto's
 # (per-object) estimates of the same moment's heap.
-total_of() { awk '/^Showing nodes accounting for/ {for (i = 1; i <= NF; i++) if ($i == "of") {v = $(i + 1); gsub(/[B,]/, "", v); print v; exit}}' "$1"; }
 # (A proto of the same moment: the first fetch above built symbol indexes,
 # which are live heap too.)
 curl -sf --max-time 60 -o "$WORK/heap_now.pb.gz" "$BASE/debug/pprof/heap" || fail "GET heap failed"

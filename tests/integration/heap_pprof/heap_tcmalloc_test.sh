@@ -38,7 +38,6 @@ log "ok: tcmalloc's samples start at the host's allocating functions"
 curl -sf --max-time 60 -o "$WORK/heap.txt" "$BASE/debug/pprof/heap?debug=1" || fail "GET heap?debug=1 failed"
 curl -sf --max-time 60 -o "$WORK/heap_now.pb.gz" "$BASE/debug/pprof/heap" || fail "GET heap failed"
 assert_contains "$WORK/heap.txt" "^heap profile: .*@ heap_v2/8192" "debug=1 is not tcmalloc's heap_v2 text"
-total_of() { awk '/^Showing nodes accounting for/ {for (i = 1; i <= NF; i++) if ($i == "of") {v = $(i + 1); gsub(/[B,]/, "", v); print v; exit}}' "$1"; }
 top "$WORK/legacy.txt" space "$WORK/heap.txt" -symbolize=none
 top "$WORK/proto.txt" inuse_space "$WORK/heap_now.pb.gz" -symbolize=none
 l="$(total_of "$WORK/legacy.txt")" p="$(total_of "$WORK/proto.txt")"
