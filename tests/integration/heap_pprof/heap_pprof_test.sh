@@ -96,17 +96,17 @@ python3 -c "import sys; sys.exit(0 if abs(float('${churn:-0}')) < 0.1 * $grow_by
 log "ok: -diff_base shows Grow, Churn ${churn:-0}"
 
 # ?seconds=N: the delta over the window.
-curl -sf --max-time 60 -D "$WORK/delta.h" -o "$WORK/delta.pb.gz" "$BASE/debug/pprof/heap?seconds=5" &
+curl -sf --max-time 60 -D "$WORK/delta.h" -o "$WORK/delta.pb.gz" "$BASE/debug/pprof/heap?seconds=8" &
 delta_pid=$!
-sleep 1.5
+sleep 3
 touch "$WORK/grow2"
-wait "$delta_pid" || fail "GET heap?seconds=5 failed"
+wait "$delta_pid" || fail "GET heap?seconds=8 failed"
 grep -q "GROWN 2" "$SERVER_LOG" || fail "growth 2 did not happen inside the window"
 assert_contains "$WORK/delta.h" 'filename="heap-delta"' "seconds=N profile is not named heap-delta"
 top "$WORK/delta.txt" inuse_space "$WORK/delta.pb.gz"
-within "$WORK/delta.txt" Grow "$grow_bytes" 0.10 "seconds=5 inuse_space"
-[[ -z "$(flat_of "$WORK/delta.txt" SiteFixed)" ]] || { show "$WORK/delta.txt"; fail "seconds=5 delta shows the unchanged SiteFixed"; }
-log "ok: seconds=5 delta"
+within "$WORK/delta.txt" Grow "$grow_bytes" 0.10 "seconds=8 inuse_space"
+[[ -z "$(flat_of "$WORK/delta.txt" SiteFixed)" ]] || { show "$WORK/delta.txt"; fail "seconds=8 delta shows the unchanged SiteFixed"; }
+log "ok: seconds=8 delta"
 
 # delta_heap (godeltaprof): allocations since the previous call, in-use as now.
 curl -sf --max-time 60 -o "$WORK/d1.pb.gz" "$BASE/debug/pprof/delta_heap" || fail "delta_heap (1) failed"

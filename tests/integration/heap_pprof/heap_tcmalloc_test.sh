@@ -45,13 +45,13 @@ python3 -c "import sys; sys.exit(0 if abs($l - $p) <= 0.03 * $l else 1)" ||
   { show "$WORK/legacy.txt"; show "$WORK/proto.txt"; fail "cpprof's reading of tcmalloc's samples ($p B) differs from pprof's ($l B)"; }
 log "ok: in use $p B, as pprof reads tcmalloc's own text ($l B)"
 
-curl -sf --max-time 60 -D "$WORK/delta.h" -o "$WORK/delta.pb.gz" "$BASE/debug/pprof/heap?seconds=4" &
+curl -sf --max-time 60 -D "$WORK/delta.h" -o "$WORK/delta.pb.gz" "$BASE/debug/pprof/heap?seconds=8" &
 delta_pid=$!
-sleep 1.5
+sleep 3
 touch "$WORK/grow1"
-wait "$delta_pid" || fail "GET heap?seconds=4 failed"
+wait "$delta_pid" || fail "GET heap?seconds=8 failed"
 grep -q "GROWN 1" "$SERVER_LOG" || fail "growth did not happen inside the window"
 assert_contains "$WORK/delta.h" 'filename="heap-delta"' "seconds=N profile is not named heap-delta"
 top "$WORK/delta.txt" inuse_space "$WORK/delta.pb.gz"
-within "$WORK/delta.txt" Grow "$((20000 * 256))" 0.10 "tcmalloc seconds=4 inuse_space"
+within "$WORK/delta.txt" Grow "$((20000 * 256))" 0.10 "tcmalloc seconds=8 inuse_space"
 echo PASS
