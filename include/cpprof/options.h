@@ -60,6 +60,12 @@ struct Options {
   // CPPROF_LEAK_SIGNAL.
   int leak_signal = 0;
 
+  // Leaks never reported, LeakSanitizer-style: patterns separated by ';' or
+  // newlines, each optionally prefixed "leak:", matched as substrings
+  // against the function names and source files of a leak's allocation
+  // stack. Environment: CPPROF_LEAK_SUPPRESS.
+  std::string leak_suppressions;
+
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

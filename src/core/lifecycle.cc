@@ -86,6 +86,7 @@ Options ApplyEnvironment(Options o) {
   EnvInt("CPPROF_HEAP_GROWTH_INTERVAL_MS", 10, 3600 * 1000, &o.heap_growth_interval_ms);
   EnvInt("CPPROF_LEAK_MIN_AGE", 0, 30 * 86400, &o.leak_min_age_seconds);
   EnvInt("CPPROF_LEAK_SIGNAL", 1, SIGRTMAX, &o.leak_signal);
+  if (const char* v = getenv("CPPROF_LEAK_SUPPRESS"); v != nullptr && *v != '\0') o.leak_suppressions = v;
   if (const char* v = getenv("CPPROF_HEAP_RATE"); v != nullptr && *v != '\0') {
     char* end = nullptr;
     long long n = strtoll(v, &end, 10);
@@ -109,8 +110,15 @@ void ReportLeaksAtExit() {
   options.confirm_ms = 200;
   heap::LeakScanResult result;
   Status s = heap::ScanForLeaks(options, &result);
-  std::string text = s.ok() ? heap::LeakText(result, heap::LeakProfile(result, 0), 0)
-                            : "cpprof: leak check at exit failed: " + s.message() + "\n";
+  std::string text;
+  if (s.ok()) {
+    StackProfile profile = heap::LeakProfile(result, 0);
+    const char* patterns = getenv("CPPROF_LEAK_SUPPRESS");
+    int64_t suppressed = heap::SuppressLeaks(heap::ParseSuppressions(patterns != nullptr ? patterns : ""), &profile);
+    text = heap::LeakText(result, profile, 0, suppressed);
+  } else {
+    text = "cpprof: leak check at exit failed: " + s.message() + "\n";
+  }
   if (s.ok()) text = "cpprof: leak check at exit\n" + text;
   for (size_t off = 0; off < text.size();) {
     ssize_t n = write(2, text.data() + off, text.size() - off);

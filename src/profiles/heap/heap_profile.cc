@@ -326,7 +326,53 @@ StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age) {
   return p;
 }
 
-std::string LeakText(const LeakScanResult& result, const StackProfile& profile, int64_t min_age) {
+std::vector<std::string> ParseSuppressions(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    size_t b = cur.find_first_not_of(" \t\r");
+    size_t e = cur.find_last_not_of(" \t\r");
+    std::string p = b == std::string::npos ? "" : cur.substr(b, e - b + 1);
+    if (p.rfind("leak:", 0) == 0) p = p.substr(5);
+    if (!p.empty() && p[0] != '#') out.push_back(p);
+    cur.clear();
+  };
+  for (char c : text) {
+    if (c == ';' || c == '\n') {
+      flush();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  flush();
+  return out;
+}
+
+int64_t SuppressLeaks(const std::vector<std::string>& patterns, StackProfile* profile) {
+  if (patterns.empty()) return 0;
+  LegacyStackPrinter printer;
+  int64_t suppressed = 0;
+  std::vector<StackSample> kept;
+  for (StackSample& s : profile->samples) {
+    const std::string frames = printer.FrameLines(s.pcs, /*leaf_is_exact_pc=*/false);
+    bool hit = false;
+    for (const std::string& p : patterns) hit = hit || frames.find(p) != std::string::npos;
+    if (hit) {
+      suppressed += s.values[0];
+    } else {
+      kept.push_back(std::move(s));
+    }
+  }
+  profile->samples = std::move(kept);
+  if (suppressed > 0) {
+    profile->comments.push_back("cpprof leaks: " + std::to_string(suppressed) +
+                                " leaked objects suppressed (leak_suppressions / CPPROF_LEAK_SUPPRESS)");
+  }
+  return suppressed;
+}
+
+std::string LeakText(const LeakScanResult& result, const StackProfile& profile, int64_t min_age,
+                     int64_t suppressed) {
   char line[512];
   int64_t objects = 0, space = 0;
   for (const StackSample& s : profile.samples) {
@@ -338,6 +384,7 @@ std::string LeakText(const LeakScanResult& result, const StackProfile& profile, 
            "leaks: %zu sampled objects unreachable (estimated %" PRId64 " objects, %s) at %zu allocation sites\n",
            result.leaked.size(), objects, Bytes(space).c_str(), profile.samples.size());
   out += line;
+  if (suppressed > 0) out += "# " + std::to_string(suppressed) + " more suppressed\n";
   snprintf(line, sizeof(line),
            "# %d scans; %" PRId64 " live sampled objects; %s of roots scanned; threads parked %d, left "
            "blocked %d, not parkable %d; longest pause %.1f ms; scan %.1f ms\n# objects younger than %" PRId64

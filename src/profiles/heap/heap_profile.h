@@ -61,8 +61,18 @@ std::string GrowthText(const GrowthReport& report);
 // leaked_objects/count, leaked_space/bytes (unbiased like the heap
 // profile's), numeric label oldest_age (seconds).
 StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age);
-// The same as a readable report, with the scan's figures.
-std::string LeakText(const LeakScanResult& result, const StackProfile& profile, int64_t min_age);
+// The same as a readable report, with the scan's figures; `suppressed` is
+// the number of leaked objects SuppressLeaks() took out.
+std::string LeakText(const LeakScanResult& result, const StackProfile& profile, int64_t min_age,
+                     int64_t suppressed = 0);
+
+// Suppression patterns from Options::leak_suppressions / CPPROF_LEAK_SUPPRESS:
+// split on ';' and newlines, "leak:" prefixes and blanks removed.
+std::vector<std::string> ParseSuppressions(const std::string& text);
+// Removes from a leak profile every sample whose allocation stack names a
+// pattern (function or file, as a substring). Returns the leaked objects
+// removed.
+int64_t SuppressLeaks(const std::vector<std::string>& patterns, StackProfile* profile);
 
 }  // namespace heap
 }  // namespace internal

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "base/self_stats.h"
 #include "profiles/heap/heap_growth.h"
@@ -231,6 +232,8 @@ class LeakSource : public ProfileSource {
   void Configure(const Options& options) override {
     min_age_.store(options.leak_min_age_seconds);
     signo_.store(options.leak_signal);
+    std::lock_guard<std::mutex> lock(mu_);
+    suppressions_ = heap::ParseSuppressions(options.leak_suppressions);
   }
 
   ProfileResponse Collect(const ProfileRequest& request) override {
@@ -252,13 +255,21 @@ class LeakSource : public ProfileSource {
                                     "leak scan: " + s.message());
     }
     StackProfile p = heap::LeakProfile(result, min_age);
-    if (debug != 0) return TextResponse(heap::LeakText(result, p, min_age));
+    std::vector<std::string> suppressions;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      suppressions = suppressions_;
+    }
+    const int64_t suppressed = heap::SuppressLeaks(suppressions, &p);
+    if (debug != 0) return TextResponse(heap::LeakText(result, p, min_age, suppressed));
     return ProtoResponse(p, "leaks");
   }
 
  private:
   std::atomic<int64_t> min_age_{30};
   std::atomic<int> signo_{0};
+  std::mutex mu_;
+  std::vector<std::string> suppressions_;  // guarded by mu_
 };
 
 size_t HeapMemoryBytes() {

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # /debug/pprof/leaks on leak_host.cc (every allocation sampled):
-#   - every planted leak is reported (dropped pointer, a list reached only
-#     from leaked nodes, a cycle, the member of a freed container), read
-#     with go tool pprof -top and in the debug=1 report;
+#   - every planted leak is reported (a list reached only from leaked
+#     nodes, a cycle, the member of a freed container), read with go tool
+#     pprof -top and in the debug=1 report; the dropped pointer's leak is
+#     suppressed by CPPROF_LEAK_SUPPRESS and counted as such;
 #   - nothing a live pointer reaches is (globals, interior and low-bit
 #     tagged pointers, a blocked thread's thread_local and local, a pointer
 #     only in a spinning thread's register, standard containers' contents);
@@ -20,7 +21,7 @@
 #   leaks_test.sh HOST
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 host="$1"
-SERVER_ENV=(CPPROF_HEAP_RATE=1)
+SERVER_ENV=(CPPROF_HEAP_RATE=1 "CPPROF_LEAK_SUPPRESS=leak:NotInThisProgram; leak:LeakDropped")
 start_env_server "$host"
 for ((i = 0; i < 100; i++)); do grep -q READY "$SERVER_LOG" && break; sleep 0.1; done
 grep -q READY "$SERVER_LOG" || { show "$SERVER_LOG"; fail "host not ready"; }
@@ -28,16 +29,18 @@ grep -q READY "$SERVER_LOG" || { show "$SERVER_LOG"; fail "host not ready"; }
 curl -sf --max-time 60 -o "$WORK/leaks.pb.gz" "$BASE/debug/pprof/leaks?min_age=0" || fail "GET leaks failed"
 pprof -top -nodecount=200 -nodefraction=0 -sample_index=leaked_objects "$WORK/leaks.pb.gz" >"$WORK/top.txt" 2>&1 ||
   { show "$WORK/top.txt"; fail "go tool pprof cannot read the leaks profile"; }
-for site in LeakDropped LeakListNode LeakCycleNode LeakFreedMember; do
+for site in LeakListNode LeakCycleNode LeakFreedMember; do
   assert_contains "$WORK/top.txt" "^ +[1-9][0-9]* .*$site\$" "planted leak $site is not reported"
 done
+assert_not_contains "$WORK/top.txt" "LeakDropped" "the suppressed leak (CPPROF_LEAK_SUPPRESS) is reported"
 assert_contains "$WORK/top.txt" "^ +50 .*LeakListNode\$" "not all 50 leaked list nodes are reported"
 assert_not_contains "$WORK/top.txt" "Kept[A-Za-z]+" "a reachable object is reported as leaked"
-log "ok: the four planted leaks, no reachable object"
+log "ok: the planted leaks, the suppressed one hidden, no reachable object"
 
 curl -sf --max-time 60 -o "$WORK/leaks.txt" "$BASE/debug/pprof/leaks?min_age=0&debug=1" || fail "GET leaks?debug=1 failed"
 assert_contains "$WORK/leaks.txt" "^leaks: [0-9]+ sampled objects unreachable" "debug=1 header"
 assert_contains "$WORK/leaks.txt" "LeakFreedMember" "debug=1 does not name LeakFreedMember"
+assert_contains "$WORK/leaks.txt" "^# 1 more suppressed" "debug=1 does not count the suppressed leak"
 assert_contains "$WORK/leaks.txt" "threads parked [0-9]+, left blocked [0-9]+" "debug=1 does not give the snapshot figures"
 assert_not_contains "$WORK/leaks.txt" "Kept[A-Za-z]+" "debug=1 reports a reachable object"
 
