@@ -287,7 +287,12 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
     close(fds[1]);
     return Status(StatusCode::kUnavailable, "could not take a consistent snapshot: " + error);
   }
-  for (const ParkedThread& t : parker.Parked()) sps.push_back(t.sp);
+  // From here to Release(), nothing may allocate (a parked thread may hold
+  // a malloc arena's lock): everything goes into g_input's fixed arrays.
+  ScanInput& in = g_input;
+  size_t nsps = std::min(sps.size(), kMaxSps - 1);
+  for (size_t i = 0; i < nsps; ++i) in.sps[i] = sps[i];
+  nsps += parker.ParkedStackPointers(in.sps + nsps, kMaxSps - 1 - nsps);
   // This thread's own stack from here up: the child's frames lie below.
   uintptr_t here_sp;
 #if defined(__x86_64__)
@@ -295,16 +300,14 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
 #else
   here_sp = reinterpret_cast<uintptr_t>(&here_sp);
 #endif
-  sps.push_back(here_sp);
-  ScanInput& in = g_input;
+  in.sps[nsps++] = here_sp;
+  in.nsps = nsps;
   in.region_base = SampleRegion::base();
   in.region_len = SampleRegion::length();
   in.frontier = SampleRegion::frontier_pages();
   in.meta = &SampleRegion::MetaAt(0);
   in.meta_base = SampleRegion::meta_base();
   in.meta_len = SampleRegion::meta_bytes();
-  in.nsps = std::min(sps.size(), kMaxSps);
-  for (size_t i = 0; i < in.nsps; ++i) in.sps[i] = sps[i];
   in.now_sec = CoarseSeconds();
   in.min_age = options.min_age_seconds;
   in.out_fd = fds[1];

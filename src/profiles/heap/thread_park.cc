@@ -88,19 +88,22 @@ bool ThreadParker::ParkAll(const std::vector<pid_t>& tids, int timeout_ms, std::
     if (ms >= timeout_ms) break;
     usleep(200);
   }
-  *error = std::to_string(sent - GetParkState().parked.load()) + " of " + std::to_string(sent) +
+  // Release before building the message: a parked thread may hold the lock
+  // of the malloc arena this thread allocates from.
+  const int parked = GetParkState().parked.load();
+  Release();
+  *error = std::to_string(sent - parked) + " of " + std::to_string(sent) +
            " running threads did not stop within " + std::to_string(timeout_ms) +
            " ms (signal " + std::to_string(signo_) + " blocked?)";
-  Release();
   return false;
 }
 
-std::vector<ParkedThread> ThreadParker::Parked() const {
-  std::vector<ParkedThread> out;
+size_t ThreadParker::ParkedStackPointers(uintptr_t* out, size_t capacity) const {
   int n = GetParkState().parked.load(std::memory_order_acquire);
   if (n > kMaxParkedThreads) n = kMaxParkedThreads;
-  for (int i = 0; i < n; ++i) out.push_back({GetParkState().tids[i], GetParkState().sps[i]});
-  return out;
+  size_t k = 0;
+  for (int i = 0; i < n && k < capacity; ++i) out[k++] = GetParkState().sps[i];
+  return k;
 }
 
 void ThreadParker::Release() {

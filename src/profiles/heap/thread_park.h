@@ -31,11 +31,6 @@
 namespace cpprof {
 namespace internal {
 
-struct ParkedThread {
-  pid_t tid;
-  uintptr_t sp;  // inside its handler: the interrupted registers are above it
-};
-
 struct ParkCounters {
   std::atomic<uint64_t> parks{0};
   std::atomic<uint64_t> syscalls_restarted{0};  // the race above, repaired
@@ -51,11 +46,15 @@ class ThreadParker {
   static bool Install(int signo, std::string* error);
 
   // Signals every thread in `tids` and waits up to timeout_ms until each has
-  // parked. Threads that no longer exist are skipped. Returns false (after
+  // parked (a parked thread's stack pointer is inside its handler, below the
+  // frame holding its interrupted registers). Allocates nothing until it
+  // fails. Threads that no longer exist are skipped. Returns false (after
   // releasing those that parked) when some did not park; *error names them.
   bool ParkAll(const std::vector<pid_t>& tids, int timeout_ms, std::string* error);
-  // The parked threads and their stack pointers (valid until Release()).
-  std::vector<ParkedThread> Parked() const;
+  // Copies the parked threads' stack pointers into out[0..capacity) and
+  // returns how many. Allocates nothing: while threads are parked, one of
+  // them may hold the lock of the malloc arena the caller would use.
+  size_t ParkedStackPointers(uintptr_t* out, size_t capacity) const;
   // Lets every parked thread return from its handler.
   void Release();
 
