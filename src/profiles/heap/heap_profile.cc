@@ -293,9 +293,11 @@ StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age) {
   p.time_nanos = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
   p.comments.push_back(ModeComment());
   p.comments.push_back("cpprof leaks: sampled objects older than " + std::to_string(min_age) +
-                       " s that no live memory pointed to in " + std::to_string(result.scans) +
-                       " scans; the glibc heap counts as live memory (leaks that only leaked or freed "
-                       "unsampled memory points to are not found)");
+                       " s that no live memory pointed to in " + std::to_string(result.scans) + " scans; " +
+                       (result.heap_walked ? "glibc's main heap traced chunk by chunk, other arenas count as live "
+                                             "memory"
+                                           : "the glibc heap counts as live memory (leaks that only leaked or "
+                                             "freed unsampled memory points to are not found)"));
   struct Group {
     int64_t objects_fx = 0, space = 0, oldest = INT64_MAX;
   };
@@ -385,6 +387,15 @@ std::string LeakText(const LeakScanResult& result, const StackProfile& profile, 
            result.leaked.size(), objects, Bytes(space).c_str(), profile.samples.size());
   out += line;
   if (suppressed > 0) out += "# " + std::to_string(suppressed) + " more suppressed\n";
+  if (result.heap_walked) {
+    snprintf(line, sizeof(line),
+             "# glibc main heap walked: %" PRId64 " chunks in use; %" PRId64 " unsampled chunks unreachable, %s "
+             "(exact, in the last scan)\n",
+             result.heap_chunks, result.unsampled_leaked, Bytes(result.unsampled_leaked_bytes).c_str());
+  } else {
+    snprintf(line, sizeof(line), "# glibc main heap not walked: it counted as live memory\n");
+  }
+  out += line;
   snprintf(line, sizeof(line),
            "# %d scans; %" PRId64 " live sampled objects; %s of roots scanned; threads parked %d, left "
            "blocked %d, not parkable %d; longest pause %.1f ms; scan %.1f ms\n# objects younger than %" PRId64

@@ -28,6 +28,11 @@
 #include "profiles/heap/sample_region.h"
 #include "profiles/heap/thread_park.h"
 
+extern "C" {
+void* __libc_malloc(size_t);
+void __libc_free(void*);
+}
+
 namespace cpprof {
 namespace internal {
 namespace heap {
@@ -42,6 +47,10 @@ struct ScanHeader {
   int64_t live_samples;
   int64_t roots_bytes;
   int64_t leaked;
+  int64_t heap_walked;          // 1: glibc's main heap was walked and traced, 0: it was a root
+  int64_t heap_chunks;          // in-use chunks found by the walk
+  int64_t unsampled_leaked;     // in-use unsampled chunks nothing reaches
+  int64_t unsampled_leaked_bytes;
 };
 
 // What the child needs, filled by the parent before the clone (the child
@@ -58,6 +67,7 @@ struct ScanInput {
   int64_t now_sec;
   int64_t min_age;
   int out_fd;
+  uintptr_t tcache_key;  // glibc >= 2.34: what a free tcache chunk holds at user + 8
 };
 ScanInput g_input;
 
@@ -103,15 +113,56 @@ uintptr_t ParseHex(const char*& p, const char* end) {
   return v;
 }
 
+// glibc's main heap ([heap], the brk arena) as a traced space instead of a
+// root: its in-use chunks, found by walking chunk headers from the heap's
+// start (size at chunk + 8, low bits flags; a chunk is in use when the next
+// chunk's PREV_INUSE bit is set, unless it is a free tcache entry, which
+// holds the tcache key at user + 8). The walk must land exactly on the
+// heap's end (the top chunk), else the heap stays a root.
+struct HeapChunks {
+  uintptr_t base = 0, end = 0;
+  uint32_t* start16 = nullptr;  // in-use chunks: (chunk - base) / 16, ascending
+  uint32_t* size16 = nullptr;   // chunk size / 16
+  uint8_t* marked = nullptr;
+  uint32_t* work = nullptr;
+  size_t n = 0, nwork = 0;
+  bool valid = false;
+
+  // The in-use chunk whose user area [chunk + 16, chunk + size) holds w, or -1.
+  long Find(uintptr_t w) const {
+    if (!valid || w < base || w >= end) return -1;
+    const uint64_t off16 = (w - base) / 16;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {  // first start16 > off16
+      size_t mid = (lo + hi) / 2;
+      if (start16[mid] <= off16) lo = mid + 1; else hi = mid;
+    }
+    if (lo == 0) return -1;
+    const size_t i = lo - 1;
+    const uintptr_t c = base + uintptr_t{start16[i]} * 16;
+    if (w < c + 16 || w >= c + uintptr_t{size16[i]} * 16) return -1;
+    return static_cast<long>(i);
+  }
+};
+
 struct Marker {
   const ScanInput* in;
   uint32_t* head;     // page -> span head page + 1 (0: none)
   uint8_t* marked;    // per head page
   uint32_t* work;     // stack of head pages to scan
   size_t nwork;
+  HeapChunks heap;
 
   // CPPROF_NO_SANITIZE_MEMORY_READS is not needed: sanitizer builds never scan.
   void Consider(uintptr_t w) {
+    if (heap.valid && w - heap.base < heap.end - heap.base) {
+      const long c = heap.Find(w);
+      if (c >= 0 && !heap.marked[c]) {
+        heap.marked[c] = 1;
+        heap.work[heap.nwork++] = static_cast<uint32_t>(c);
+      }
+      return;
+    }
     const uintptr_t off = w - in->region_base;
     if (off >= in->region_len) return;
     const size_t page = off / SampleRegion::kPageSize;
@@ -132,14 +183,54 @@ struct Marker {
   }
 
   void Drain() {
-    while (nwork > 0) {
-      const size_t h = work[--nwork];
-      const SampleMeta& m = in->meta[h];
-      const uintptr_t start = in->region_base + h * SampleRegion::kPageSize;
-      ScanRange(start, start + m.size);
+    while (nwork > 0 || heap.nwork > 0) {
+      if (nwork > 0) {
+        const size_t h = work[--nwork];
+        const SampleMeta& m = in->meta[h];
+        const uintptr_t start = in->region_base + h * SampleRegion::kPageSize;
+        ScanRange(start, start + m.size);
+      } else {
+        const size_t c = heap.work[--heap.nwork];
+        const uintptr_t chunk = heap.base + uintptr_t{heap.start16[c]} * 16;
+        ScanRange(chunk + 16, chunk + uintptr_t{heap.size16[c]} * 16);
+      }
     }
   }
 };
+
+// Walks glibc's main heap [lo, hi); on success fills `heap` (valid = true).
+void WalkMainHeap(uintptr_t lo, uintptr_t hi, uintptr_t tcache_key, HeapChunks* heap) {
+  const size_t max_chunks = (hi - lo) / 32 + 1;
+  if ((hi - lo) / 16 > UINT32_MAX) return;
+  heap->start16 = static_cast<uint32_t*>(ChildMap(max_chunks * sizeof(uint32_t)));
+  heap->size16 = static_cast<uint32_t*>(ChildMap(max_chunks * sizeof(uint32_t)));
+  heap->marked = static_cast<uint8_t*>(ChildMap(max_chunks));
+  heap->work = static_cast<uint32_t*>(ChildMap(max_chunks * sizeof(uint32_t)));
+  if (heap->start16 == nullptr || heap->size16 == nullptr || heap->marked == nullptr || heap->work == nullptr) return;
+  uintptr_t c = lo;
+  size_t n = 0;
+  while (c + 16 <= hi) {
+    const uintptr_t size = *reinterpret_cast<const uintptr_t*>(c + 8) & ~uintptr_t{7};
+    if (size < 32 || size % 16 != 0 || c + size > hi) return;  // not a chunk: give up
+    if (c + size == hi) {  // the top chunk: free, and the walk is complete
+      heap->base = lo;
+      heap->end = hi;
+      heap->n = n;
+      heap->valid = true;
+      return;
+    }
+    const uintptr_t next_size = *reinterpret_cast<const uintptr_t*>(c + size + 8);
+    const bool in_use = (next_size & 1) != 0 && !(size >= 32 && tcache_key != 0 &&
+                                                  *reinterpret_cast<const uintptr_t*>(c + 24) == tcache_key);
+    if (in_use) {
+      if (n >= max_chunks) return;
+      heap->start16[n] = static_cast<uint32_t>((c - lo) / 16);
+      heap->size16[n] = static_cast<uint32_t>(size / 16);
+      ++n;
+    }
+    c += size;
+  }
+}
 
 [[noreturn]] void ScanChild() {
   const ScanInput& in = g_input;
@@ -184,6 +275,19 @@ struct Marker {
                                reinterpret_cast<uintptr_t>(mk.marked) + n,
                                reinterpret_cast<uintptr_t>(mk.work) + n * sizeof(uint32_t),
                                reinterpret_cast<uintptr_t>(maps) + maps_cap};
+  // First pass: glibc's main heap.
+  for (const char* line = maps; line < maps + len;) {
+    const char* eol = line;
+    while (eol < maps + len && *eol != '\n') ++eol;
+    if (eol - line > 7 && memcmp(eol - 6, "[heap]", 6) == 0) {
+      const char* q = line;
+      uintptr_t lo = ParseHex(q, eol);
+      if (q < eol && *q == '-') ++q;
+      uintptr_t hi = ParseHex(q, eol);
+      if (hi > lo) WalkMainHeap(lo, hi, in.tcache_key, &mk.heap);
+    }
+    line = eol < maps + len ? eol + 1 : maps + len;
+  }
   int64_t roots_bytes = 0;
   const char* p = maps;
   const char* end = maps + len;
@@ -206,6 +310,14 @@ struct Marker {
     if (!readable || !writable || special || hi <= lo) continue;
     bool skip = false;
     for (size_t k = 0; k < sizeof(skip_lo) / sizeof(skip_lo[0]); ++k) skip = skip || (lo < skip_hi[k] && hi > skip_lo[k]);
+    // The walked heap is traced from the roots, not a root itself; so are
+    // the walk's own buffers.
+    if (mk.heap.valid) {
+      skip = skip || (lo < mk.heap.end && hi > mk.heap.base);
+      const uintptr_t bufs[] = {reinterpret_cast<uintptr_t>(mk.heap.start16), reinterpret_cast<uintptr_t>(mk.heap.size16),
+                                reinterpret_cast<uintptr_t>(mk.heap.marked), reinterpret_cast<uintptr_t>(mk.heap.work)};
+      for (uintptr_t b : bufs) skip = skip || (b >= lo && b < hi);
+    }
     if (skip) continue;
     // A thread's stack: only from its stack pointer up (dead frames below
     // it would hide leaks).
@@ -222,7 +334,12 @@ struct Marker {
     mk.Drain();
   }
   // Report the unmarked, old enough.
-  ScanHeader header{kMagic, live, roots_bytes, 0};
+  ScanHeader header{kMagic, live, roots_bytes, 0, mk.heap.valid ? 1 : 0, static_cast<int64_t>(mk.heap.n), 0, 0};
+  for (size_t i = 0; mk.heap.valid && i < mk.heap.n; ++i) {
+    if (mk.heap.marked[i]) continue;
+    ++header.unsampled_leaked;
+    header.unsampled_leaked_bytes += static_cast<int64_t>(mk.heap.size16[i]) * 16;
+  }
   for (size_t i = 0; i < frontier;) {
     const SampleMeta& m = in.meta[i];
     const size_t pages = m.pages == 0 ? 1 : m.pages;
@@ -256,6 +373,15 @@ int64_t CoarseSeconds() {
   return ts.tv_sec;
 }
 
+// glibc >= 2.34 marks a chunk in its tcache with a per-process random key at
+// user + 8: free a small probe chunk into the tcache and read it back.
+__attribute__((no_sanitize_address)) uintptr_t TcacheKey() {
+  void* probe = __libc_malloc(24);
+  if (probe == nullptr) return 0;
+  __libc_free(probe);
+  return static_cast<const volatile uintptr_t*>(probe)[1];
+}
+
 // One snapshot and scan.
 Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObject>* leaked, LeakScanResult* r) {
   const pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
@@ -277,6 +403,7 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
       running.push_back(tid);
     }
   }
+  const uintptr_t tcache_key = TcacheKey();
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Status(StatusCode::kUnavailable, std::string("pipe: ") + strerror(errno));
   ThreadParker parker;
@@ -311,6 +438,7 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   in.now_sec = CoarseSeconds();
   in.min_age = options.min_age_seconds;
   in.out_fd = fds[1];
+  in.tcache_key = tcache_key;
   // No span half allocated or freed in the copy. A parked thread may hold
   // the lock: then give up on this snapshot rather than wait for it.
   if (!SampleRegion::LockForSnapshot(50)) {
@@ -376,6 +504,10 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   if (h.leaked > 0) memcpy(leaked->data(), data.data() + sizeof(h), leaked->size() * sizeof(LeakedObject));
   r->live_samples = h.live_samples;
   r->roots_bytes = h.roots_bytes;
+  r->heap_walked = h.heap_walked != 0;
+  r->heap_chunks = h.heap_chunks;
+  r->unsampled_leaked = h.unsampled_leaked;
+  r->unsampled_leaked_bytes = h.unsampled_leaked_bytes;
   return Status();
 }
 

@@ -12,12 +12,15 @@
 //   LeakCycleNode      two objects pointing at each other, dropped
 //   LeakFreedMember    an object whose only pointer sat in a container that
 //                      was freed
+//   LeakViaUnsampled   held only by a leaked glibc chunk cpprof did not
+//                      sample (found when glibc's heap is walked, not a root)
 // Reachable (must never be reported):
 //   KeptGlobal, KeptInterior (global holds p + 40), KeptTagged (global holds
 //   p | 1), KeptThreadLocal (a thread_local of a thread blocked in read()),
 //   KeptInRegister (only in a register/stack of a thread spinning), KeptString
 //   / KeptVector / KeptMapValue / KeptUnorderedValue (contents of standard
 //   containers held by globals), KeptOnStack (a blocked thread's local),
+//   KeptViaUnsampled (held by an unsampled glibc chunk a global points to),
 //   KeptMoving (its only pointer moves between a global, a heap cell and a
 //   running thread's stack and registers all the time), KeptIgnoredLeak
 //   (dropped, but declared with cpprof::IgnoreLeak).
@@ -90,6 +93,10 @@ __attribute__((noinline)) char* KeptUnorderedValue() { return static_cast<char*>
 __attribute__((noinline)) void* KeptOnStack() { return malloc(4449); }
 __attribute__((noinline)) std::string* KeptString() { return new std::string(5000, 'x'); }
 __attribute__((noinline)) void* KeptMoving() { return malloc(4450); }
+__attribute__((noinline)) void* LeakViaUnsampled() { return malloc(6666); }
+__attribute__((noinline)) void* KeptViaUnsampled() { return malloc(6667); }
+extern "C" void* __libc_malloc(size_t);
+void* volatile* volatile g_unsampled_holder;
 __attribute__((noinline)) void* KeptIgnoredLeak() { return malloc(4451); }
 
 void* volatile g_moving_global;
@@ -106,6 +113,13 @@ __attribute__((noinline)) void MakeLeaks() {
   b[0] = a;
   static_cast<void* volatile*>(static_cast<void*>(a))[0] = b;
   static_cast<void* volatile*>(static_cast<void*>(b))[0] = a;
+  // Held only by glibc chunks that cpprof did not sample (allocated past
+  // its hooks): one holder leaked, one kept by a global.
+  auto* leaked_holder = static_cast<void* volatile*>(__libc_malloc(64));
+  leaked_holder[0] = LeakViaUnsampled();
+  auto* kept_holder = static_cast<void* volatile*>(__libc_malloc(64));
+  kept_holder[0] = KeptViaUnsampled();
+  g_unsampled_holder = kept_holder;
   void** container = static_cast<void**>(malloc(64 * sizeof(void*)));
   static_cast<void* volatile*>(static_cast<void*>(container))[3] = LeakFreedMember();
   free(container);
