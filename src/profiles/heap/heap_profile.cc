@@ -294,8 +294,8 @@ StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age) {
   p.comments.push_back(ModeComment());
   p.comments.push_back("cpprof leaks: sampled objects older than " + std::to_string(min_age) +
                        " s that no live memory pointed to in " + std::to_string(result.scans) + " scans; " +
-                       (result.heap_walked ? "glibc's main heap traced chunk by chunk, other arenas count as live "
-                                             "memory"
+                       (result.heaps_walked > 0 ? "glibc's heaps traced chunk by chunk (those that could be walked; the "
+                                                  "others count as live memory)"
                                            : "the glibc heap counts as live memory (leaks that only leaked or "
                                              "freed unsampled memory points to are not found)"));
   struct Group {
@@ -387,13 +387,14 @@ std::string LeakText(const LeakScanResult& result, const StackProfile& profile, 
            result.leaked.size(), objects, Bytes(space).c_str(), profile.samples.size());
   out += line;
   if (suppressed > 0) out += "# " + std::to_string(suppressed) + " more suppressed\n";
-  if (result.heap_walked) {
+  if (result.heaps_walked > 0) {
     snprintf(line, sizeof(line),
-             "# glibc main heap walked: %" PRId64 " chunks in use; %" PRId64 " unsampled chunks unreachable, %s "
-             "(exact, in the last scan)\n",
-             result.heap_chunks, result.unsampled_leaked, Bytes(result.unsampled_leaked_bytes).c_str());
+             "# glibc heaps walked: %d (main heap %s): %" PRId64 " chunks in use; %" PRId64
+             " unsampled chunks unreachable, %s (exact, in the last scan)\n",
+             result.heaps_walked, result.main_heap_walked ? "included" : "not included", result.heap_chunks,
+             result.unsampled_leaked, Bytes(result.unsampled_leaked_bytes).c_str());
   } else {
-    snprintf(line, sizeof(line), "# glibc main heap not walked: it counted as live memory\n");
+    snprintf(line, sizeof(line), "# glibc heaps not walked: they counted as live memory\n");
   }
   out += line;
   snprintf(line, sizeof(line),

@@ -47,7 +47,8 @@ struct ScanHeader {
   int64_t live_samples;
   int64_t roots_bytes;
   int64_t leaked;
-  int64_t heap_walked;          // 1: glibc's main heap was walked and traced, 0: it was a root
+  int64_t heap_walked;          // glibc heaps walked and traced (the others were roots)
+  int64_t main_walked;          // 1: the main heap among them
   int64_t heap_chunks;          // in-use chunks found by the walk
   int64_t unsampled_leaked;     // in-use unsampled chunks nothing reaches
   int64_t unsampled_leaked_bytes;
@@ -113,37 +114,71 @@ uintptr_t ParseHex(const char*& p, const char* end) {
   return v;
 }
 
-// glibc's main heap ([heap], the brk arena) as a traced space instead of a
-// root: its in-use chunks, found by walking chunk headers from the heap's
-// start (size at chunk + 8, low bits flags; a chunk is in use when the next
+// glibc's heaps as a traced space instead of roots: the main heap ([heap],
+// the brk arena) and each thread arena made of a single heap (a 64 MiB-
+// aligned mapping starting with heap_info, whose ar_ptr points right after
+// it, prev null). Their in-use chunks are found by walking chunk headers
+// (size at chunk + 8, low bits flags; a chunk is in use when the next
 // chunk's PREV_INUSE bit is set, unless it is a free tcache entry, which
-// holds the tcache key at user + 8). The walk must land exactly on the
-// heap's end (the top chunk), else the heap stays a root.
+// holds the tcache key at user + 8). A walk must land exactly on its heap's
+// end (the top chunk), else that heap stays a root.
+constexpr int kMaxWalkedHeaps = 256;
+
 struct HeapChunks {
-  uintptr_t base = 0, end = 0;
-  uint32_t* start16 = nullptr;  // in-use chunks: (chunk - base) / 16, ascending
-  uint32_t* size16 = nullptr;   // chunk size / 16
+  uint64_t* start = nullptr;   // in-use chunks' addresses, ascending once sorted
+  uint32_t* size16 = nullptr;  // chunk size / 16
   uint8_t* marked = nullptr;
   uint32_t* work = nullptr;
-  size_t n = 0, nwork = 0;
-  bool valid = false;
+  size_t n = 0, cap = 0, nwork = 0;
+  uintptr_t lo[kMaxWalkedHeaps] = {}, hi[kMaxWalkedHeaps] = {};  // walked mappings (not roots)
+  int nheaps = 0;
+  uintptr_t min = UINTPTR_MAX, max = 0;
+  bool main_walked = false;
 
   // The in-use chunk whose user area [chunk + 16, chunk + size) holds w, or -1.
   long Find(uintptr_t w) const {
-    if (!valid || w < base || w >= end) return -1;
-    const uint64_t off16 = (w - base) / 16;
-    size_t lo = 0, hi = n;
-    while (lo < hi) {  // first start16 > off16
-      size_t mid = (lo + hi) / 2;
-      if (start16[mid] <= off16) lo = mid + 1; else hi = mid;
+    if (w < min || w >= max) return -1;
+    size_t lo_i = 0, hi_i = n;
+    while (lo_i < hi_i) {  // first start > w
+      size_t mid = (lo_i + hi_i) / 2;
+      if (start[mid] <= w) lo_i = mid + 1; else hi_i = mid;
     }
-    if (lo == 0) return -1;
-    const size_t i = lo - 1;
-    const uintptr_t c = base + uintptr_t{start16[i]} * 16;
-    if (w < c + 16 || w >= c + uintptr_t{size16[i]} * 16) return -1;
+    if (lo_i == 0) return -1;
+    const size_t i = lo_i - 1;
+    if (w < start[i] + 16 || w >= start[i] + uint64_t{size16[i]} * 16) return -1;
     return static_cast<long>(i);
   }
+  bool Walked(uintptr_t l, uintptr_t h) const {
+    for (int k = 0; k < nheaps; ++k) {
+      if (l < hi[k] && h > lo[k]) return true;
+    }
+    return false;
+  }
 };
+
+// Walks chunks from `first` to `end` (the heap's end) into `heap`; on
+// failure leaves `heap` as it was and returns false.
+bool WalkHeap(uintptr_t first, uintptr_t end, uintptr_t tcache_key, HeapChunks* heap) {
+  const size_t n0 = heap->n;
+  uintptr_t c = first;
+  while (c + 16 <= end) {
+    const uintptr_t size = *reinterpret_cast<const uintptr_t*>(c + 8) & ~uintptr_t{7};
+    if (size < 32 || size % 16 != 0 || c + size > end || size / 16 > UINT32_MAX) break;
+    if (c + size == end) return true;  // the top chunk: free, and the walk is complete
+    const uintptr_t next_size = *reinterpret_cast<const uintptr_t*>(c + size + 8);
+    const bool in_use =
+        (next_size & 1) != 0 && !(tcache_key != 0 && *reinterpret_cast<const uintptr_t*>(c + 24) == tcache_key);
+    if (in_use) {
+      if (heap->n >= heap->cap) break;
+      heap->start[heap->n] = c;
+      heap->size16[heap->n] = static_cast<uint32_t>(size / 16);
+      ++heap->n;
+    }
+    c += size;
+  }
+  heap->n = n0;
+  return false;
+}
 
 struct Marker {
   const ScanInput* in;
@@ -155,7 +190,8 @@ struct Marker {
 
   // CPPROF_NO_SANITIZE_MEMORY_READS is not needed: sanitizer builds never scan.
   void Consider(uintptr_t w) {
-    if (heap.valid && w - heap.base < heap.end - heap.base) {
+    const uintptr_t off = w - in->region_base;
+    if (off >= in->region_len) {
       const long c = heap.Find(w);
       if (c >= 0 && !heap.marked[c]) {
         heap.marked[c] = 1;
@@ -163,8 +199,6 @@ struct Marker {
       }
       return;
     }
-    const uintptr_t off = w - in->region_base;
-    if (off >= in->region_len) return;
     const size_t page = off / SampleRegion::kPageSize;
     if (page >= in->frontier || head[page] == 0) return;
     const size_t h = head[page] - 1;
@@ -191,46 +225,11 @@ struct Marker {
         ScanRange(start, start + m.size);
       } else {
         const size_t c = heap.work[--heap.nwork];
-        const uintptr_t chunk = heap.base + uintptr_t{heap.start16[c]} * 16;
-        ScanRange(chunk + 16, chunk + uintptr_t{heap.size16[c]} * 16);
+        ScanRange(heap.start[c] + 16, heap.start[c] + uint64_t{heap.size16[c]} * 16);
       }
     }
   }
 };
-
-// Walks glibc's main heap [lo, hi); on success fills `heap` (valid = true).
-void WalkMainHeap(uintptr_t lo, uintptr_t hi, uintptr_t tcache_key, HeapChunks* heap) {
-  const size_t max_chunks = (hi - lo) / 32 + 1;
-  if ((hi - lo) / 16 > UINT32_MAX) return;
-  heap->start16 = static_cast<uint32_t*>(ChildMap(max_chunks * sizeof(uint32_t)));
-  heap->size16 = static_cast<uint32_t*>(ChildMap(max_chunks * sizeof(uint32_t)));
-  heap->marked = static_cast<uint8_t*>(ChildMap(max_chunks));
-  heap->work = static_cast<uint32_t*>(ChildMap(max_chunks * sizeof(uint32_t)));
-  if (heap->start16 == nullptr || heap->size16 == nullptr || heap->marked == nullptr || heap->work == nullptr) return;
-  uintptr_t c = lo;
-  size_t n = 0;
-  while (c + 16 <= hi) {
-    const uintptr_t size = *reinterpret_cast<const uintptr_t*>(c + 8) & ~uintptr_t{7};
-    if (size < 32 || size % 16 != 0 || c + size > hi) return;  // not a chunk: give up
-    if (c + size == hi) {  // the top chunk: free, and the walk is complete
-      heap->base = lo;
-      heap->end = hi;
-      heap->n = n;
-      heap->valid = true;
-      return;
-    }
-    const uintptr_t next_size = *reinterpret_cast<const uintptr_t*>(c + size + 8);
-    const bool in_use = (next_size & 1) != 0 && !(size >= 32 && tcache_key != 0 &&
-                                                  *reinterpret_cast<const uintptr_t*>(c + 24) == tcache_key);
-    if (in_use) {
-      if (n >= max_chunks) return;
-      heap->start16[n] = static_cast<uint32_t>((c - lo) / 16);
-      heap->size16[n] = static_cast<uint32_t>(size / 16);
-      ++n;
-    }
-    c += size;
-  }
-}
 
 [[noreturn]] void ScanChild() {
   const ScanInput& in = g_input;
@@ -275,18 +274,73 @@ void WalkMainHeap(uintptr_t lo, uintptr_t hi, uintptr_t tcache_key, HeapChunks* 
                                reinterpret_cast<uintptr_t>(mk.marked) + n,
                                reinterpret_cast<uintptr_t>(mk.work) + n * sizeof(uint32_t),
                                reinterpret_cast<uintptr_t>(maps) + maps_cap};
-  // First pass: glibc's main heap.
-  for (const char* line = maps; line < maps + len;) {
-    const char* eol = line;
-    while (eol < maps + len && *eol != '\n') ++eol;
-    if (eol - line > 7 && memcmp(eol - 6, "[heap]", 6) == 0) {
+  // First pass: glibc's heaps. Size the chunk index (pass 0), then walk each (pass 1).
+  size_t heap_cap = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const char* line = maps; line < maps + len;) {
+      const char* eol = line;
+      while (eol < maps + len && *eol != '\n') ++eol;
       const char* q = line;
       uintptr_t lo = ParseHex(q, eol);
       if (q < eol && *q == '-') ++q;
       uintptr_t hi = ParseHex(q, eol);
-      if (hi > lo) WalkMainHeap(lo, hi, in.tcache_key, &mk.heap);
+      const bool rw = q + 2 < eol && q[0] == ' ' && q[1] == 'r' && q[2] == 'w';
+      line = eol < maps + len ? eol + 1 : maps + len;
+      if (!rw || hi <= lo) continue;
+      const bool main_heap = eol - q > 7 && memcmp(eol - 6, "[heap]", 6) == 0;
+      // A thread arena's single heap: 64 MiB aligned, heap_info.ar_ptr right after it, no prev.
+      constexpr uintptr_t kHeapMax = uintptr_t{64} << 20;
+      constexpr uintptr_t kHeapInfo = 48, kMallocState = 2200;
+      bool arena = false;
+      uintptr_t arena_end = 0;
+      if (!main_heap && lo % kHeapMax == 0 && hi - lo >= 4096) {
+        const uintptr_t* h = reinterpret_cast<const uintptr_t*>(lo);
+        arena = h[0] == lo + kHeapInfo && h[1] == 0 && h[2] >= 4096 && h[2] <= hi - lo;
+        arena_end = lo + h[2];
+      }
+      if (!main_heap && !arena) continue;
+      if (pass == 0) {
+        heap_cap += (hi - lo) / 32 + 1;
+        continue;
+      }
+      if (mk.heap.nheaps >= kMaxWalkedHeaps) continue;
+      bool ok;
+      if (main_heap) {
+        ok = WalkHeap(lo, hi, in.tcache_key, &mk.heap);
+        mk.heap.main_walked = ok;
+      } else {
+        // The first chunk follows the arena's malloc_state, chunk2mem-aligned.
+        uintptr_t first = lo + kHeapInfo + kMallocState;
+        first = ((first + 16 + 15) & ~uintptr_t{15}) - 16;
+        ok = WalkHeap(first, arena_end, in.tcache_key, &mk.heap);
+      }
+      if (ok) {
+        mk.heap.lo[mk.heap.nheaps] = lo;
+        mk.heap.hi[mk.heap.nheaps] = hi;
+        ++mk.heap.nheaps;
+      }
     }
-    line = eol < maps + len ? eol + 1 : maps + len;
+    if (pass == 0) {
+      mk.heap.cap = heap_cap;
+      const size_t c = heap_cap == 0 ? 1 : heap_cap;
+      mk.heap.start = static_cast<uint64_t*>(ChildMap(c * sizeof(uint64_t)));
+      mk.heap.size16 = static_cast<uint32_t*>(ChildMap(c * sizeof(uint32_t)));
+      mk.heap.marked = static_cast<uint8_t*>(ChildMap(c));
+      mk.heap.work = static_cast<uint32_t*>(ChildMap(c * sizeof(uint32_t)));
+      if (mk.heap.start == nullptr || mk.heap.size16 == nullptr || mk.heap.marked == nullptr ||
+          mk.heap.work == nullptr) {
+        mk.heap.cap = 0;
+        break;
+      }
+    }
+  }
+  if (mk.heap.n > 0) {
+    // Sort chunk index by address (heaps were walked in map order, which is ascending).
+    for (size_t i = 1; i < mk.heap.n; ++i) {
+      if (mk.heap.start[i] < mk.heap.start[i - 1]) ChildExit(6);  // maps are sorted: never
+    }
+    mk.heap.min = mk.heap.start[0];
+    mk.heap.max = mk.heap.start[mk.heap.n - 1] + uint64_t{mk.heap.size16[mk.heap.n - 1]} * 16;
   }
   int64_t roots_bytes = 0;
   const char* p = maps;
@@ -312,11 +366,11 @@ void WalkMainHeap(uintptr_t lo, uintptr_t hi, uintptr_t tcache_key, HeapChunks* 
     for (size_t k = 0; k < sizeof(skip_lo) / sizeof(skip_lo[0]); ++k) skip = skip || (lo < skip_hi[k] && hi > skip_lo[k]);
     // The walked heap is traced from the roots, not a root itself; so are
     // the walk's own buffers.
-    if (mk.heap.valid) {
-      skip = skip || (lo < mk.heap.end && hi > mk.heap.base);
-      const uintptr_t bufs[] = {reinterpret_cast<uintptr_t>(mk.heap.start16), reinterpret_cast<uintptr_t>(mk.heap.size16),
+    skip = skip || mk.heap.Walked(lo, hi);
+    {
+      const uintptr_t bufs[] = {reinterpret_cast<uintptr_t>(mk.heap.start), reinterpret_cast<uintptr_t>(mk.heap.size16),
                                 reinterpret_cast<uintptr_t>(mk.heap.marked), reinterpret_cast<uintptr_t>(mk.heap.work)};
-      for (uintptr_t b : bufs) skip = skip || (b >= lo && b < hi);
+      for (uintptr_t b : bufs) skip = skip || (b != 0 && b >= lo && b < hi);
     }
     if (skip) continue;
     // A thread's stack: only from its stack pointer up (dead frames below
@@ -334,8 +388,14 @@ void WalkMainHeap(uintptr_t lo, uintptr_t hi, uintptr_t tcache_key, HeapChunks* 
     mk.Drain();
   }
   // Report the unmarked, old enough.
-  ScanHeader header{kMagic, live, roots_bytes, 0, mk.heap.valid ? 1 : 0, static_cast<int64_t>(mk.heap.n), 0, 0};
-  for (size_t i = 0; mk.heap.valid && i < mk.heap.n; ++i) {
+  ScanHeader header{};
+  header.magic = kMagic;
+  header.live_samples = live;
+  header.roots_bytes = roots_bytes;
+  header.heap_walked = mk.heap.nheaps;
+  header.main_walked = mk.heap.main_walked ? 1 : 0;
+  header.heap_chunks = static_cast<int64_t>(mk.heap.n);
+  for (size_t i = 0; i < mk.heap.n; ++i) {
     if (mk.heap.marked[i]) continue;
     ++header.unsampled_leaked;
     header.unsampled_leaked_bytes += static_cast<int64_t>(mk.heap.size16[i]) * 16;
@@ -504,7 +564,8 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   if (h.leaked > 0) memcpy(leaked->data(), data.data() + sizeof(h), leaked->size() * sizeof(LeakedObject));
   r->live_samples = h.live_samples;
   r->roots_bytes = h.roots_bytes;
-  r->heap_walked = h.heap_walked != 0;
+  r->heaps_walked = static_cast<int>(h.heap_walked);
+  r->main_heap_walked = h.main_walked != 0;
   r->heap_chunks = h.heap_chunks;
   r->unsampled_leaked = h.unsampled_leaked;
   r->unsampled_leaked_bytes = h.unsampled_leaked_bytes;

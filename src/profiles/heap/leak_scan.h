@@ -61,8 +61,9 @@ struct LeakScanResult {
   int parked_threads = 0;            // running threads parked (last scan)
   int blocked_threads = 0;           // threads left alone in a system call (last scan)
   int unparkable_threads = 0;        // running threads that block the signal (stacks scanned whole)
-  bool heap_walked = false;          // glibc's main heap was walked and traced (last scan)
-  int64_t heap_chunks = 0;           // its in-use chunks
+  int heaps_walked = 0;              // glibc heaps walked and traced, the others being roots (last scan)
+  bool main_heap_walked = false;     // the main heap among them
+  int64_t heap_chunks = 0;           // their in-use chunks
   int64_t unsampled_leaked = 0;      // in-use unsampled chunks nothing reaches (exact)
   int64_t unsampled_leaked_bytes = 0;
   double pause_ms = 0;               // longest time threads were parked

@@ -14,13 +14,15 @@
 //                      was freed
 //   LeakViaUnsampled   held only by a leaked glibc chunk cpprof did not
 //                      sample (found when glibc's heap is walked, not a root)
+//   LeakViaArena       the same in a thread's own glibc arena
 // Reachable (must never be reported):
 //   KeptGlobal, KeptInterior (global holds p + 40), KeptTagged (global holds
 //   p | 1), KeptThreadLocal (a thread_local of a thread blocked in read()),
 //   KeptInRegister (only in a register/stack of a thread spinning), KeptString
 //   / KeptVector / KeptMapValue / KeptUnorderedValue (contents of standard
 //   containers held by globals), KeptOnStack (a blocked thread's local),
-//   KeptViaUnsampled (held by an unsampled glibc chunk a global points to),
+//   KeptViaUnsampled, KeptViaArena (held by an unsampled glibc chunk, of the
+//   main heap or a thread's arena, that a global points to),
 //   KeptMoving (its only pointer moves between a global, a heap cell and a
 //   running thread's stack and registers all the time), KeptIgnoredLeak
 //   (dropped, but declared with cpprof::IgnoreLeak).
@@ -95,6 +97,9 @@ __attribute__((noinline)) std::string* KeptString() { return new std::string(500
 __attribute__((noinline)) void* KeptMoving() { return malloc(4450); }
 __attribute__((noinline)) void* LeakViaUnsampled() { return malloc(6666); }
 __attribute__((noinline)) void* KeptViaUnsampled() { return malloc(6667); }
+__attribute__((noinline)) void* LeakViaArena() { return malloc(6668); }
+__attribute__((noinline)) void* KeptViaArena() { return malloc(6669); }
+void* volatile* volatile g_arena_holder;
 extern "C" void* __libc_malloc(size_t);
 void* volatile* volatile g_unsampled_holder;
 __attribute__((noinline)) void* KeptIgnoredLeak() { return malloc(4451); }
@@ -170,6 +175,16 @@ int main() {
   // A leak the program declares on purpose: never reported.
   cpprof::IgnoreLeak(KeptIgnoredLeak());
   MakeLeaks();
+  // The same in a thread's own glibc arena (not the main heap).
+  std::thread([] {
+    auto* leaked = static_cast<void* volatile*>(__libc_malloc(64));
+    leaked[0] = LeakViaArena();
+    auto* kept = static_cast<void* volatile*>(__libc_malloc(64));
+    kept[0] = KeptViaArena();
+    g_arena_holder = kept;
+    Scrub();
+    CLEAR_REGISTERS();
+  }).join();
   Scrub();
   CLEAR_REGISTERS();
   MakeKept();

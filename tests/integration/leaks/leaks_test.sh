@@ -32,7 +32,7 @@ grep -q READY "$SERVER_LOG" || { show "$SERVER_LOG"; fail "host not ready"; }
 curl -sf --max-time 60 -o "$WORK/leaks.pb.gz" "$BASE/debug/pprof/leaks?min_age=0" || fail "GET leaks failed"
 pprof -top -nodecount=200 -nodefraction=0 -sample_index=leaked_objects "$WORK/leaks.pb.gz" >"$WORK/top.txt" 2>&1 ||
   { show "$WORK/top.txt"; fail "go tool pprof cannot read the leaks profile"; }
-for site in LeakListNode LeakCycleNode LeakFreedMember LeakViaUnsampled; do
+for site in LeakListNode LeakCycleNode LeakFreedMember LeakViaUnsampled LeakViaArena; do
   assert_contains "$WORK/top.txt" "^ +[1-9][0-9]* .*$site\$" "planted leak $site is not reported"
 done
 assert_not_contains "$WORK/top.txt" "LeakDropped" "the suppressed leak (CPPROF_LEAK_SUPPRESS) is reported"
@@ -44,7 +44,7 @@ curl -sf --max-time 60 -o "$WORK/leaks.txt" "$BASE/debug/pprof/leaks?min_age=0&d
 assert_contains "$WORK/leaks.txt" "^leaks: [0-9]+ sampled objects unreachable" "debug=1 header"
 assert_contains "$WORK/leaks.txt" "LeakFreedMember" "debug=1 does not name LeakFreedMember"
 assert_contains "$WORK/leaks.txt" "^# 1 more suppressed" "debug=1 does not count the suppressed leak"
-assert_contains "$WORK/leaks.txt" "^# glibc main heap walked: [0-9]+ chunks in use; [1-9][0-9]* unsampled chunks unreachable" \
+assert_contains "$WORK/leaks.txt" "^# glibc heaps walked: ([2-9]|[1-9][0-9]+) \(main heap included\): [0-9]+ chunks in use; ([2-9]|[1-9][0-9]+) unsampled chunks unreachable" \
   "debug=1: glibc's heap was not walked, or the leaked unsampled holder is not counted"
 assert_contains "$WORK/leaks.txt" "threads parked [0-9]+, left blocked [0-9]+" "debug=1 does not give the snapshot figures"
 assert_not_contains "$WORK/leaks.txt" "Kept[A-Za-z]+" "debug=1 reports a reachable object"
