@@ -4,6 +4,10 @@
 
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
 
 #include <cmath>
 #include <cstdio>
@@ -33,13 +37,120 @@ bool InAllocatorModule(uintptr_t pc) {
   return strncmp(base, "libtcmalloc", 11) == 0 || strncmp(base, "libjemalloc", 11) == 0;
 }
 
+using MallctlFn = int (*)(const char*, void*, size_t*, void*, size_t);
+
+MallctlFn Mallctl() { return reinterpret_cast<MallctlFn>(dlsym(RTLD_DEFAULT, "mallctl")); }
+
+bool GperftoolsPresent() {
+#ifdef CPPROF_HAVE_GPERFTOOLS_HEADER
+  return dlsym(RTLD_DEFAULT, kGperftoolsInstance) != nullptr;
+#else
+  return false;
+#endif
+}
+
+// jemalloc built with profiling support and started with prof:true.
+bool JemallocProfiling(bool* supported) {
+  *supported = false;
+  MallctlFn mallctl = Mallctl();
+  if (mallctl == nullptr) return false;
+  bool prof = false;
+  size_t size = sizeof(prof);
+  if (mallctl("opt.prof", &prof, &size, nullptr, 0) != 0) return false;  // built without --enable-prof
+  *supported = true;
+  return prof;
+}
+
+// jemalloc's heap dump (prof.dump, written to a file and read back): the
+// jeprof form, "heap_v2/RATE", then per stack an "@ PCS" line followed by
+// "t*: COUNT: BYTES [...]" (all threads) and per-thread lines.
+std::string JemallocDump() {
+  MallctlFn mallctl = Mallctl();
+  if (mallctl == nullptr) return "";
+  const char* dir = getenv("TMPDIR");
+  std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/cpprof-jeprof-XXXXXX";
+  std::vector<char> name(path.begin(), path.end());
+  name.push_back('\0');
+  int fd = mkstemp(name.data());
+  if (fd < 0) return "";
+  const char* file = name.data();
+  std::string text;
+  if (mallctl("prof.dump", nullptr, nullptr, &file, sizeof(file)) == 0) {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  unlink(file);
+  return text;
+}
+
+// The allocator's stacks start inside the allocator (and maybe inside
+// cpprof's forwarding malloc): the first frame shown is its caller.
+void DropAllocatorFrames(std::vector<uintptr_t>* pcs) {
+  size_t skip = 0;
+  while (skip < pcs->size() && (InHookSection((*pcs)[skip]) || InAllocatorModule((*pcs)[skip]))) ++skip;
+  pcs->erase(pcs->begin(), pcs->begin() + static_cast<long>(skip));
+}
+
+void AddUnsampled(StackSample* s, double count, double bytes, double period) {
+  double scale = 1;
+  if (period > 1 && count > 0) scale = 1 / (1 - std::exp(-(bytes / count) / period));
+  s->values = {0, 0, std::llround(count * scale), std::llround(bytes * scale)};
+  s->labels.push_back({"bytes", "", count > 0 ? static_cast<int64_t>(bytes / count) : 0, "bytes"});
+}
+
+void HeapSampleTypes(StackProfile* p) {
+  p->sample_types = {{"alloc_objects", "count"}, {"alloc_space", "bytes"},
+                     {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
+  p->period_type = {"space", "bytes"};
+  p->leaf_is_exact_pc = false;
+}
+
 }  // namespace
 
 std::string NativeAllocatorName() {
-#ifdef CPPROF_HAVE_GPERFTOOLS_HEADER
-  if (dlsym(RTLD_DEFAULT, kGperftoolsInstance) != nullptr) return "gperftools tcmalloc";
-#endif
+  if (GperftoolsPresent()) return "gperftools tcmalloc";
+  bool supported = false;
+  JemallocProfiling(&supported);
+  if (supported) return "jemalloc";
   return "";
+}
+
+bool ParseJemallocDump(const std::string& text, StackProfile* out) {
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || line.rfind("heap_v2/", 0) != 0) return false;
+  const double period = strtod(line.c_str() + 8, nullptr);
+  HeapSampleTypes(out);
+  out->period = static_cast<int64_t>(period);
+  std::vector<uintptr_t> pcs;
+  bool have_stack = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("MAPPED_LIBRARIES:", 0) == 0) break;
+    if (line.rfind("@", 0) == 0) {
+      pcs.clear();
+      std::istringstream addrs(line.substr(1));
+      std::string a;
+      while (addrs >> a) pcs.push_back(static_cast<uintptr_t>(strtoull(a.c_str(), nullptr, 16)));
+      have_stack = true;
+      continue;
+    }
+    long long count = 0, bytes = 0;
+    if (!have_stack || sscanf(line.c_str(), " t*: %lld: %lld", &count, &bytes) != 2) continue;
+    have_stack = false;  // one all-threads line per stack
+    if (count <= 0) continue;
+    StackSample s;
+    s.pcs = pcs;
+    DropAllocatorFrames(&s.pcs);
+    AddUnsampled(&s, static_cast<double>(count), static_cast<double>(bytes), period);
+    out->samples.push_back(std::move(s));
+  }
+  return true;
 }
 
 bool ParseHeapV2(const std::string& text, StackProfile* out) {
@@ -49,11 +160,8 @@ bool ParseHeapV2(const std::string& text, StackProfile* out) {
   const size_t at = line.find("@ heap_v2/");
   if (line.rfind("heap profile:", 0) != 0 || at == std::string::npos) return false;
   const double period = strtod(line.c_str() + at + 10, nullptr);
-  out->sample_types = {{"alloc_objects", "count"}, {"alloc_space", "bytes"},
-                       {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
-  out->period_type = {"space", "bytes"};
+  HeapSampleTypes(out);
   out->period = static_cast<int64_t>(period);
-  out->leaf_is_exact_pc = false;
   while (std::getline(in, line)) {
     if (line.rfind("MAPPED_LIBRARIES:", 0) == 0 || line.rfind("--- Memory map:", 0) == 0) break;
     long long count = 0, bytes = 0, alloc_count = 0, alloc_bytes = 0;
@@ -66,20 +174,8 @@ bool ParseHeapV2(const std::string& text, StackProfile* out) {
     std::istringstream addrs(line.substr(static_cast<size_t>(consumed)));
     std::string a;
     while (addrs >> a) s.pcs.push_back(static_cast<uintptr_t>(strtoull(a.c_str(), nullptr, 16)));
-    // The allocator's stacks start inside the allocator (and maybe inside
-    // cpprof's forwarding malloc): the first frame shown is its caller.
-    size_t skip = 0;
-    while (skip < s.pcs.size() && (InHookSection(s.pcs[skip]) || InAllocatorModule(s.pcs[skip]))) ++skip;
-    s.pcs.erase(s.pcs.begin(), s.pcs.begin() + static_cast<long>(skip));
-    double scale = 1;
-    if (period > 1 && count > 0) {
-      const double avg = static_cast<double>(bytes) / static_cast<double>(count);
-      scale = 1 / (1 - std::exp(-avg / period));
-    }
-    const int64_t objects = std::llround(static_cast<double>(count) * scale);
-    const int64_t space = std::llround(static_cast<double>(bytes) * scale);
-    s.values = {0, 0, objects, space};
-    s.labels.push_back({"bytes", "", count > 0 ? bytes / count : 0, "bytes"});
+    DropAllocatorFrames(&s.pcs);
+    AddUnsampled(&s, static_cast<double>(count), static_cast<double>(bytes), period);
     out->samples.push_back(std::move(s));
   }
   return true;
@@ -87,7 +183,7 @@ bool ParseHeapV2(const std::string& text, StackProfile* out) {
 
 // The virtual call goes to tcmalloc's implementation, whose typeinfo cpprof
 // does not link against: UBSan's vptr check would need it.
-__attribute__((no_sanitize("vptr"))) std::string NativeHeapText() {
+__attribute__((no_sanitize("vptr"))) std::string GperftoolsText() {
 #ifdef CPPROF_HAVE_GPERFTOOLS_HEADER
   using InstanceFn = MallocExtension* (*)();
   auto instance = reinterpret_cast<InstanceFn>(dlsym(RTLD_DEFAULT, kGperftoolsInstance));
@@ -101,31 +197,35 @@ __attribute__((no_sanitize("vptr"))) std::string NativeHeapText() {
 #endif
 }
 
+std::string NativeHeapText() {
+  if (GperftoolsPresent()) return GperftoolsText();
+  bool supported = false;
+  if (JemallocProfiling(&supported)) return JemallocDump();
+  return "";
+}
+
 bool NativeHeapProfile(StackProfile* out) {
-#ifdef CPPROF_HAVE_GPERFTOOLS_HEADER
-  std::string text = NativeHeapText();
-  if (text.empty() && NativeAllocatorName().empty()) return false;
   StackProfile p;
-  if (!ParseHeapV2(text, &p)) {
-    p.sample_types = {{"alloc_objects", "count"}, {"alloc_space", "bytes"},
-                      {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
-    p.period_type = {"space", "bytes"};
-  }
-  std::string c = "cpprof heap: gperftools tcmalloc is the process's allocator; live objects from its own "
-                   "sampling";
-  if (p.period > 0) {
-    c += " (one sample per " + std::to_string(p.period) + " bytes, TCMALLOC_SAMPLE_PARAMETER)";
+  std::string c;
+  if (GperftoolsPresent()) {
+    if (!ParseHeapV2(GperftoolsText(), &p)) HeapSampleTypes(&p);
+    c = "cpprof heap: gperftools tcmalloc is the process's allocator; live objects from its own sampling";
+    c += p.period > 0 ? " (one sample per " + std::to_string(p.period) + " bytes, TCMALLOC_SAMPLE_PARAMETER)"
+                      : ", which is off: set TCMALLOC_SAMPLE_PARAMETER (e.g. 524288) in the environment";
   } else {
-    c += ", which is off: set TCMALLOC_SAMPLE_PARAMETER (e.g. 524288) in the environment";
+    bool supported = false;
+    const bool profiling = JemallocProfiling(&supported);
+    if (!supported) return false;
+    if (!profiling || !ParseJemallocDump(JemallocDump(), &p)) HeapSampleTypes(&p);
+    c = "cpprof heap: jemalloc is the process's allocator; live objects from its own sampling";
+    c += profiling ? " (one sample per " + std::to_string(p.period) + " bytes, lg_prof_sample)"
+                   : ", which is off: start the process with MALLOC_CONF=prof:true (lg_prof_sample:19 samples "
+                     "every 512 KiB)";
   }
   c += "; alloc_* are not available from it";
   p.comments.push_back(c);
   *out = std::move(p);
   return true;
-#else
-  (void)out;
-  return false;
-#endif
 }
 
 }  // namespace heap

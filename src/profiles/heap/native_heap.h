@@ -2,8 +2,10 @@
 //
 // Heap profiles from another allocator's own sampling, for processes whose
 // malloc is not cpprof's sampler (heap_sampler.h modes kNotInterposed and
-// kForeign): gperftools' tcmalloc, through MallocExtension::GetHeapSample()
-// (found with dlsym, so nothing is linked). Its sampled live objects come in
+// kForeign): gperftools' tcmalloc, through MallocExtension::GetHeapSample(),
+// and jemalloc built with profiling and run with MALLOC_CONF=prof:true,
+// through mallctl("prof.dump") (both found with dlsym, so nothing is
+// linked). Its sampled live objects come in
 // the legacy heap_v2 text form; each record is one sampled object (since
 // gperftools 2.8), so it is unsampled per object, with
 // 1 / (1 - exp(-size / period)), as cpprof's own samples are. tcmalloc keeps
@@ -38,6 +40,8 @@ std::string NativeHeapText();
 // unsampled per record. Exposed for tests. Returns false if `text` is not
 // heap_v2.
 bool ParseHeapV2(const std::string& text, StackProfile* out);
+// Parses jemalloc's prof.dump (jeprof form) the same way.
+bool ParseJemallocDump(const std::string& text, StackProfile* out);
 
 }  // namespace heap
 }  // namespace internal
