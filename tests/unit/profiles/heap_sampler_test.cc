@@ -356,3 +356,44 @@ TEST_CASE("sampled objects of one and several pages never overlap, through frees
 }  // namespace
 }  // namespace internal
 }  // namespace cpprof
+
+#include <dlfcn.h>
+
+namespace cpprof {
+namespace internal {
+namespace {
+
+TEST_CASE("allocations of a dlopen'ed module are sampled at its functions, and freed after dlclose") {
+  if (!Interposed()) return;
+  RateScope rate(1);
+  void* handle = dlopen(CPPROF_TEST_ALLOC_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+  REQUIRE(handle != nullptr);
+  using AllocFn = void* (*)(size_t);
+  void* sym = dlsym(handle, "PluginAllocate");
+  REQUIRE(sym != nullptr);
+  auto alloc = reinterpret_cast<AllocFn>(sym);
+  void* p = alloc(777);
+  REQUIRE(SampleRegion::Contains(p));
+  SampleMeta* meta = SampleRegion::Meta(p);
+  REQUIRE(meta != nullptr);
+  REQUIRE(meta->slot >= 0);
+  const size_t slot = static_cast<size_t>(meta->slot);
+  const uintptr_t* pcs;
+  int depth;
+  int32_t tag;
+  REQUIRE(heap::Table()->Entry(slot, &pcs, &depth, &tag));
+  REQUIRE(depth > 0);
+  Dl_info info;
+  REQUIRE(dladdr(reinterpret_cast<void*>(pcs[0] - 1), &info) != 0);
+  CHECK(std::string(info.dli_fname).find("alloc_plugin") != std::string::npos);
+  CHECK(info.dli_sname != nullptr);
+  if (info.dli_sname != nullptr) CHECK(std::string(info.dli_sname) == "PluginAllocate");
+  const int64_t inuse_before = heap::Table()->value(slot, heap::kInuseObjects);
+  CHECK(dlclose(handle) == 0);
+  free(p);  // the module is gone; its object still goes back through the region
+  CHECK(heap::Table()->value(slot, heap::kInuseObjects) < inuse_before);
+}
+
+}  // namespace
+}  // namespace internal
+}  // namespace cpprof
