@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+#include "base/clock.h"
 #include "stacks/table_snapshot.h"
 
 #include <time.h>
@@ -8,22 +9,12 @@
 
 namespace cpprof {
 namespace internal {
-namespace {
-
-int64_t Now(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-}  // namespace
-
 TableSnapshot TakeTableSnapshot(const StackTable* table) {
   TableSnapshot s;
   s.table = table;
   if (table != nullptr) table->SnapshotValues(&s.values);
-  s.unix_ns = Now(CLOCK_REALTIME);
-  s.mono_ns = Now(CLOCK_MONOTONIC);
+  s.unix_ns = RealtimeNanos();
+  s.mono_ns = MonotonicNanos();
   return s;
 }
 

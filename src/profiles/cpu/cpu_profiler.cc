@@ -34,6 +34,7 @@
 #include <cstring>
 #include <map>
 
+#include "base/clock.h"
 #include "base/raw_log.h"
 #include "base/self_stats.h"
 #include "interpose/thread_hooks.h"
@@ -49,12 +50,6 @@ namespace {
 
 constexpr int kManagerTickMs = 200;
 constexpr double kRotateAtOccupancy = 0.75;
-
-int64_t NowNanos(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 pid_t CurrentTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
@@ -241,8 +236,8 @@ Status CpuProfiler::BeginWindow(int hz, int signo, uint64_t* window_id) {
   }
   auto w = std::make_unique<Window>();
   w->id = next_window_id_++;
-  w->start_unix_ns = NowNanos(CLOCK_REALTIME);
-  w->start_mono_ns = NowNanos(CLOCK_MONOTONIC);
+  w->start_unix_ns = RealtimeNanos();
+  w->start_mono_ns = MonotonicNanos();
   // Older tables get no new samples, so only the current one matters.
   Window::Part part;
   part.table = session_->tables.back();
@@ -294,7 +289,7 @@ StackProfile CpuProfiler::EndWindow(uint64_t window_id) {
     const int64_t period = session_->period_ns;
     profile.period = period;
     profile.time_nanos = window->start_unix_ns;
-    profile.duration_nanos = NowNanos(CLOCK_MONOTONIC) - window->start_mono_ns;
+    profile.duration_nanos = MonotonicNanos() - window->start_mono_ns;
 
     uint64_t dropped = 0;
     std::vector<uint64_t> now;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/errno_saver.h"
 #include "base/self_stats.h"
 #include "unwind/unwinder.h"
@@ -31,12 +32,6 @@ namespace {
 
 CpuSignalState g_state;
 CPPROF_SIGNAL_TLS int t_tid = 0;
-
-CPPROF_SIGNAL_SAFE uint64_t MonotonicNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 }  // namespace
 
@@ -56,7 +51,7 @@ CPPROF_SIGNAL_SAFE void HandleCpuSignal(int signo, siginfo_t* info, void* uconte
   g_state.in_flight.fetch_add(1, std::memory_order_seq_cst);
   StackTable* table = g_state.table.load(std::memory_order_seq_cst);
   if (table != nullptr) {
-    const uint64_t start_ns = MonotonicNanos();
+    const uint64_t start_ns = static_cast<uint64_t>(MonotonicNanos());
     if (t_tid == 0) t_tid = static_cast<int>(syscall(SYS_gettid));
     const uint64_t overrun = info->si_overrun > 0 ? static_cast<uint64_t>(info->si_overrun) : 0;
     const uint64_t weight = 1 + overrun;
@@ -69,7 +64,7 @@ CPPROF_SIGNAL_SAFE void HandleCpuSignal(int signo, siginfo_t* info, void* uconte
     }
     counters.cpu_overruns.fetch_add(overrun, std::memory_order_relaxed);
     counters.cpu_signals.fetch_add(1, std::memory_order_relaxed);
-    const uint64_t spent_ns = MonotonicNanos() - start_ns;
+    const uint64_t spent_ns = static_cast<uint64_t>(MonotonicNanos()) - start_ns;
     counters.cpu_handler_ns.fetch_add(spent_ns, std::memory_order_relaxed);
     RecordHandlerNanos(spent_ns);
   }

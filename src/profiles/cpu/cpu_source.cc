@@ -10,6 +10,7 @@
 // profile is answered when its window ends instead of after those builds. A
 // shorter window is left alone: a build could stretch it.
 
+#include "base/clock.h"
 #include "profiles/cpu/cpu_source.h"
 
 #include <time.h>
@@ -26,12 +27,6 @@ constexpr int64_t kDefaultSeconds = 30;  // as Go's net/http/pprof
 constexpr long kPollNanos = 50 * 1000 * 1000;
 constexpr int64_t kPrepareMinSeconds = 5;
 constexpr size_t kPrepareMaxPcs = size_t{1} << 20;
-
-int64_t MonotonicNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 class CpuProfileSource : public ProfileSource {
  public:

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+#include "base/clock.h"
 #include "profiles/heap/heap_growth.h"
 
 #include <time.h>
@@ -19,12 +20,6 @@ namespace heap {
 namespace {
 
 constexpr size_t kMaxEntriesPerPoint = 8192;  // the largest stacks, if more have live samples
-
-double MonoSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 PeriodicThread& Monitor() {
   static PeriodicThread* t = new PeriodicThread("cpprof-heapmon", [] { GrowthTracker::Global().RecordPoint(); });
@@ -59,12 +54,6 @@ std::map<int32_t, int64_t> OldestAllocSecondsBySlot() {
   return out;
 }
 
-int64_t CoarseSecondsNow() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return ts.tv_sec;
-}
-
 }  // namespace
 
 GrowthTracker& GrowthTracker::Global() {
@@ -89,7 +78,7 @@ int GrowthTracker::interval_ms() const {
 
 void GrowthTracker::RecordPoint() {
   Point p;
-  p.t = MonoSeconds();
+  p.t = static_cast<double>(MonotonicNanos()) * 1e-9;
   if (const StackTable* table = Table()) {
     for (size_t i = 0; i < table->slot_count(); ++i) {
       const int64_t raw = table->value(i, kRawInuseCount);
@@ -174,7 +163,7 @@ GrowthReport GrowthTracker::Suspects(double window_seconds) const {
       oldest_read = true;
     }
     auto it = oldest.find(static_cast<int32_t>(slot));
-    if (it != oldest.end()) g.oldest_age_seconds = CoarseSecondsNow() - it->second;
+    if (it != oldest.end()) g.oldest_age_seconds = CoarseMonotonicSeconds() - it->second;
     report.suspects.push_back(std::move(g));
   }
   std::sort(report.suspects.begin(), report.suspects.end(), [](const GrowthSuspect& a, const GrowthSuspect& b) {

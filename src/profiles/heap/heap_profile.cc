@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+#include "base/clock.h"
 #include "profiles/heap/heap_profile.h"
 
 #include <fcntl.h>
@@ -231,9 +232,7 @@ StackProfile GrowthProfile(const GrowthReport& report) {
   p.leaf_is_exact_pc = false;
   p.default_sample_type = "growth_space";
   p.duration_nanos = static_cast<int64_t>(report.window_seconds * 1e9);
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  p.time_nanos = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec - p.duration_nanos;
+  p.time_nanos = RealtimeNanos() - p.duration_nanos;
   p.comments.push_back(ModeComment());
   p.comments.push_back("cpprof heap growth: " + std::to_string(report.points) + " points every " +
                        std::to_string(report.interval_ms) + " ms over " +
@@ -288,9 +287,7 @@ StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age) {
   p.period_type = {"space", "bytes"};
   p.period = Rate();
   p.leaf_is_exact_pc = false;
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  p.time_nanos = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  p.time_nanos = RealtimeNanos();
   p.comments.push_back(ModeComment());
   p.comments.push_back("cpprof leaks: sampled objects older than " + std::to_string(min_age) +
                        " s that no live memory pointed to in " + std::to_string(result.scans) + " scans; " +
@@ -308,8 +305,7 @@ StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age) {
     g.space += o.space;
     g.oldest = std::min(g.oldest, o.alloc_sec);
   }
-  timespec mono;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+  const int64_t now_sec = CoarseMonotonicSeconds();
   const StackTable* table = Table();
   for (const auto& [slot, g] : groups) {
     StackSample s;
@@ -322,7 +318,7 @@ StackProfile LeakProfile(const LeakScanResult& result, int64_t min_age) {
       s.synthetic = "[cpprof: leaked samples without a stack]";
     }
     s.values = {Objects(g.objects_fx), g.space};
-    s.labels.push_back({"oldest_age", "", mono.tv_sec - g.oldest, "seconds"});
+    s.labels.push_back({"oldest_age", "", now_sec - g.oldest, "seconds"});
     p.samples.push_back(std::move(s));
   }
   return p;

@@ -12,6 +12,7 @@
 // the loader which malloc follows cpprof's. No constructor is involved:
 // libstdc++ allocates before constructors run.
 
+#include "base/clock.h"
 #include "profiles/heap/heap_sampler.h"
 
 #include <dlfcn.h>
@@ -123,9 +124,7 @@ void EnsureInitialised() {
 
 uint64_t NextRandom(ThreadState& t) {
   if (t.rng == 0) {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    t.rng = (static_cast<uint64_t>(ts.tv_nsec) * 0x9e3779b97f4a7c15ull) ^
+    t.rng = (static_cast<uint64_t>(MonotonicNanos()) * 0x9e3779b97f4a7c15ull) ^
             reinterpret_cast<uintptr_t>(&t) ^ (static_cast<uint64_t>(syscall(SYS_gettid)) << 32) ^ 1;
   }
   // xorshift64*
@@ -140,18 +139,6 @@ int64_t DrawGap(ThreadState& t, int64_t rate) {
   double u = (static_cast<double>(NextRandom(t) >> 11) + 1.0) * (1.0 / 9007199254740992.0);  // (0, 1]
   double gap = -std::log(u) * static_cast<double>(rate);
   return gap > 4e18 ? int64_t{4000000000000000000} : static_cast<int64_t>(gap);
-}
-
-int64_t CoarseSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return ts.tv_sec;
-}
-
-int64_t MonoNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 StackTable* GetOrCreateTable() {
@@ -212,7 +199,7 @@ CPPROF_HOOK_SECTION void* SampledAllocate(size_t size, size_t align, bool zero) 
       return nullptr;
     }
   }
-  const int64_t start_ns = MonoNanos();
+  const int64_t start_ns = MonotonicNanos();
   Counters& c = g_counters;
   const double p = -std::expm1(-(static_cast<double>(size) + 1.0) / static_cast<double>(rate));
   const double w = 1.0 / p;
@@ -239,7 +226,7 @@ CPPROF_HOOK_SECTION void* SampledAllocate(size_t size, size_t align, bool zero) 
   fields.size = size;
   fields.objects_fx = objects_fx;
   fields.space = space;
-  fields.alloc_sec = CoarseSeconds();
+  fields.alloc_sec = CoarseMonotonicSeconds();
   void* ptr = SampleRegion::Allocate(size, fields);
   if (ptr == nullptr) {
     // No room: take the weights back out of the stack and count them lost.
@@ -263,7 +250,7 @@ CPPROF_HOOK_SECTION void* SampledAllocate(size_t size, size_t align, bool zero) 
   // The next gap is drawn last, so allocations nested in this one (none
   // expected) cannot leave the counter spent.
   t.until = DrawGap(t, rate);
-  c.slow_path_ns.fetch_add(static_cast<uint64_t>(MonoNanos() - start_ns), std::memory_order_relaxed);
+  c.slow_path_ns.fetch_add(static_cast<uint64_t>(MonotonicNanos() - start_ns), std::memory_order_relaxed);
   return ptr;
 }
 

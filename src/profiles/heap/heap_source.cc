@@ -7,6 +7,7 @@
 // over that window, Go's filename "<name>-delta"), and `seconds` with a
 // non-zero `debug` is refused as Go refuses it.
 
+#include "base/clock.h"
 #include "profiles/heap/heap_source.h"
 
 #include <time.h>
@@ -31,12 +32,6 @@ namespace internal {
 namespace {
 
 constexpr long kPollNanos = 50 * 1000 * 1000;
-
-int64_t MonotonicNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // Waits `seconds` in short slices; false as soon as the client has gone.
 bool WaitSeconds(const ProfileRequest& request, int64_t seconds) {

@@ -6,6 +6,7 @@
 // own parsing, and leaves with exit_group. Everything else runs on the
 // requesting thread.
 
+#include "base/clock.h"
 #include "profiles/heap/leak_scan.h"
 
 #include <fcntl.h>
@@ -71,12 +72,6 @@ struct ScanInput {
   uintptr_t tcache_key;  // glibc >= 2.34: what a free tcache chunk holds at user + 8
 };
 ScanInput g_input;
-
-int64_t MonoNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // ---------------------------------------------------------------- child side
 
@@ -427,12 +422,6 @@ struct Marker {
 
 std::mutex g_scan_mu;
 
-int64_t CoarseSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return ts.tv_sec;
-}
-
 // glibc >= 2.34 marks a chunk in its tcache with a per-process random key at
 // user + 8: free a small probe chunk into the tcache and read it back.
 __attribute__((no_sanitize_address)) uintptr_t TcacheKey() {
@@ -468,7 +457,7 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   if (pipe2(fds, O_CLOEXEC) != 0) return Status(StatusCode::kUnavailable, std::string("pipe: ") + strerror(errno));
   ThreadParker parker;
   std::string error;
-  const int64_t park_start = MonoNanos();
+  const int64_t park_start = MonotonicNanos();
   if (!parker.ParkAll(running, options.park_timeout_ms, &error)) {
     close(fds[0]);
     close(fds[1]);
@@ -495,7 +484,7 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   in.meta = &SampleRegion::MetaAt(0);
   in.meta_base = SampleRegion::meta_base();
   in.meta_len = SampleRegion::meta_bytes();
-  in.now_sec = CoarseSeconds();
+  in.now_sec = CoarseMonotonicSeconds();
   in.min_age = options.min_age_seconds;
   in.out_fd = fds[1];
   in.tcache_key = tcache_key;
@@ -513,7 +502,7 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   if (pid == 0) ScanChild();
   SampleRegion::UnlockAfterSnapshot();
   parker.Release();
-  r->pause_ms = std::max(r->pause_ms, static_cast<double>(MonoNanos() - park_start) / 1e6);
+  r->pause_ms = std::max(r->pause_ms, static_cast<double>(MonotonicNanos() - park_start) / 1e6);
   close(fds[1]);
   if (pid < 0) {
     close(fds[0]);
@@ -522,13 +511,13 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   r->parked_threads = static_cast<int>(running.size());
   r->blocked_threads = blocked;
   r->unparkable_threads = unparkable;
-  const int64_t scan_start = MonoNanos();
+  const int64_t scan_start = MonotonicNanos();
   const int64_t deadline = scan_start + static_cast<int64_t>(options.scan_timeout_ms) * 1000000;
   std::string data;
   char buf[65536];
   bool timed_out = false;
   for (;;) {
-    const int64_t left_ms = (deadline - MonoNanos()) / 1000000;
+    const int64_t left_ms = (deadline - MonotonicNanos()) / 1000000;
     if (left_ms <= 0) {
       timed_out = true;
       break;
@@ -547,7 +536,7 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   int status = 0;
   while (waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
   }
-  r->scan_ms += static_cast<double>(MonoNanos() - scan_start) / 1e6;
+  r->scan_ms += static_cast<double>(MonotonicNanos() - scan_start) / 1e6;
   if (timed_out) return Status(StatusCode::kUnavailable, "the scan took longer than " +
                                                              std::to_string(options.scan_timeout_ms) + " ms");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || data.size() < sizeof(ScanHeader)) {

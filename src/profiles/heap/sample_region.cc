@@ -10,6 +10,7 @@
 // linked lists through their metadata: list n (1..kExactLists) holds spans of
 // exactly n pages, list 0 larger ones (first fit, split on take).
 
+#include "base/clock.h"
 #include "profiles/heap/sample_region.h"
 
 #include <pthread.h>
@@ -205,12 +206,9 @@ bool SampleRegion::SetIgnored(const void* p) {
 }
 
 bool SampleRegion::LockForSnapshot(int timeout_ms) {
-  timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  const int64_t deadline = MonotonicNanos() + int64_t{timeout_ms} * 1000000;
   while (g_lock.exchange(true, std::memory_order_acquire)) {
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms) return false;
+    if (MonotonicNanos() >= deadline) return false;
     sched_yield();
   }
   return true;

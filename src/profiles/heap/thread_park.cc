@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/errno_saver.h"
 #include "base/safe_load.h"
 
@@ -78,14 +79,10 @@ bool ThreadParker::ParkAll(const std::vector<pid_t>& tids, int timeout_ms, std::
     info.si_value.sival_int = cookie_;
     if (syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, signo_, &info) == 0) ++sent;
   }
-  timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  const int64_t deadline = MonotonicNanos() + int64_t{timeout_ms} * 1000000;
   for (;;) {
     if (GetParkState().parked.load(std::memory_order_acquire) >= sent) return true;
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-    if (ms >= timeout_ms) break;
+    if (MonotonicNanos() >= deadline) break;
     usleep(200);
   }
   // Release before building the message: a parked thread may hold the lock

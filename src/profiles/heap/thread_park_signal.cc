@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/errno_saver.h"
 #include "base/safe_load.h"
 
@@ -73,13 +74,9 @@ CPPROF_SIGNAL_SAFE void HandleParkSignal(int, siginfo_t* info, void* ucontext) {
   }
   g_park.parked.fetch_add(1, std::memory_order_acq_rel);
   g_park_counters.parks.fetch_add(1, std::memory_order_relaxed);
-  timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  const int64_t deadline = MonotonicNanos() + kMaxParkNanos;
   while (g_park.release.load(std::memory_order_acquire) != cookie) {
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long waited = (now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec);
-    if (waited >= kMaxParkNanos) {
+    if (MonotonicNanos() >= deadline) {
       g_park_counters.timeouts.fetch_add(1, std::memory_order_relaxed);
       break;
     }
