@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // cpprof demo: a process that burns CPU in known functions, allocates with a
-// known shape (a churning cache, a growing log, a leak) and serves its
+// known shape (a churning cache, a growing log, a leak), contends for a lock
+// (a slow config refresh and its readers) and serves its
 // profiles on 127.0.0.1:6060 (or --addr HOST:PORT / CPPROF_ADDR).
 //
 //   cpprof_demo [--addr 127.0.0.1:6060] [--threads 2] [--seconds N]
@@ -43,9 +44,16 @@ int main(int argc, char** argv) {
   // Heap samples every 64 KiB on average (Go's default is 512 KiB) so the
   // demo's memory views fill within a minute.
   if (getenv("CPPROF_HEAP_RATE") == nullptr) options.heap_sample_rate = 64 * 1024;
+  // Contention profiles on (they are off by default): every contended
+  // unlock, one block sample per 10 us waited.
+  if (getenv("CPPROF_MUTEX_FRACTION") == nullptr) options.mutex_profile_fraction = 1;
+  if (getenv("CPPROF_BLOCK_RATE") == nullptr) options.block_profile_rate = 10000;
   cpprof::Server server(options);
   int port = 0;
   if (started_by_environment) {
+    // The endpoint is up already; the same settings through the API.
+    if (getenv("CPPROF_MUTEX_FRACTION") == nullptr) cpprof::SetMutexProfileFraction(1);
+    if (getenv("CPPROF_BLOCK_RATE") == nullptr) cpprof::SetBlockProfileRate(10000);
     port = atoi(options.address.substr(options.address.rfind(':') + 1).c_str());
   } else {
     cpprof::Status status = server.Start();
@@ -66,6 +74,8 @@ int main(int argc, char** argv) {
   printf("  go tool pprof -top '%s/debug/pprof/heap'\n", base.c_str());
   printf("  curl '%s/debug/pprof/heap_growth?debug=1'   (after a minute: demo::AppendRequestLog)\n", base.c_str());
   printf("  curl '%s/debug/pprof/leaks?debug=1'         (after a minute: demo::ParseRequest)\n", base.c_str());
+  printf("  go tool pprof -top '%s/debug/pprof/mutex'      (demo::ConfigStore::Refresh)\n", base.c_str());
+  printf("  go tool pprof -top '%s/debug/pprof/block'      (demo::ConfigStore::Lookup)\n", base.c_str());
   printf("  open %s/debug/pprof/ui/ in a browser\n", base.c_str());
   fflush(stdout);
 
@@ -73,6 +83,7 @@ int main(int argc, char** argv) {
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i) workers.emplace_back([i, &stop] { demo::RunWorker(i, stop); });
   workers.emplace_back([&stop] { demo::RunMemoryWorker(stop); });
+  workers.emplace_back([&stop] { demo::RunLockWorkers(2, stop); });
   if (seconds > 0) {
     std::this_thread::sleep_for(std::chrono::seconds(seconds));
   } else {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -125,6 +126,60 @@ void RunMemoryWorker(const std::atomic<bool>& stop) {
     if (id % 4 == 0) AppendRequestLog(id);
     if (id % 4 == 3) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+namespace {
+
+class ConfigStore {
+ public:
+  // Rebuilds the map under the lock, slowly (as a refresh that parses a
+  // file while holding the lock would).
+  // The count after the locked scope keeps the unlock from being a tail
+  // call: a tail-called unlock has Refresh's caller as its return address,
+  // so no profiler could name Refresh as the holder.
+  __attribute__((noinline)) void Refresh(uint64_t generation) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      values_["generation"] = std::to_string(generation);
+    }
+    refreshes_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  __attribute__((noinline)) std::string Lookup(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = values_.find(key);
+    return it == values_.end() ? std::string() : it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::string> values_;
+  std::atomic<uint64_t> refreshes_{0};
+};
+
+}  // namespace
+
+void RunLockWorkers(int readers, const std::atomic<bool>& stop) {
+  ConfigStore store;
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    pthread_setname_np(pthread_self(), "demo-config");
+    for (uint64_t g = 0; !stop.load(std::memory_order_relaxed); ++g) {
+      store.Refresh(g);
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  });
+  for (int i = 0; i < readers; ++i) {
+    threads.emplace_back([&] {
+      pthread_setname_np(pthread_self(), "demo-reader");
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (store.Lookup("generation").size() > 64) fputs("?", stderr);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace demo

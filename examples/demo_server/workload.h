@@ -28,6 +28,13 @@ void RunWorker(int index, const std::atomic<bool>& stop);
 // leak by reachability). About 1 MiB a second; little CPU.
 void RunMemoryWorker(const std::atomic<bool>& stop);
 
+// A lock workload with a known shape, for the mutex and block views: a
+// config store whose demo::ConfigStore::Refresh holds its mutex about 2 ms
+// every 25 ms while two readers (demo::ConfigStore::Lookup, every
+// millisecond) wait for it. Little CPU. Runs `readers` + 1 threads until
+// `stop` is set; returns when they have ended.
+void RunLockWorkers(int readers, const std::atomic<bool>& stop);
+
 }  // namespace demo
 
 #endif  // CPPROF_EXAMPLES_DEMO_SERVER_WORKLOAD_H_

@@ -24,6 +24,8 @@
 #ifndef CPPROF_CPPROF_H_
 #define CPPROF_CPPROF_H_
 
+#include <cstdint>
+
 #include "cpprof/handler.h"
 #include "cpprof/options.h"
 #include "cpprof/server.h"
@@ -43,6 +45,33 @@ CPPROF_API const char* Version();
 // objects heap sampling did not pick, which are never reported anyway, and
 // when heap sampling is not cpprof's. Thread-safe, cheap.
 CPPROF_API void IgnoreLeak(const void* p);
+
+// Mutex contention profile: records 1 of every `fraction` contended unlocks
+// of pthread mutexes (std::mutex and friends), weighted back; 1 records all,
+// 0 turns it off, a negative value only reports. Returns the previous
+// setting, as Go's runtime.SetMutexProfileFraction. Thread-safe; takes
+// effect at once.
+CPPROF_API int64_t SetMutexProfileFraction(int64_t fraction);
+
+// Block profile: about one sample per `rate_ns` nanoseconds that threads
+// spend waiting for pthread mutexes, rwlocks and condition variables; 1
+// records every wait, 0 turns it off, a negative value only reports.
+// Returns the previous setting. Thread-safe; takes effect at once.
+CPPROF_API int64_t SetBlockProfileRate(int64_t rate_ns);
+
+// Annotations for locks cpprof cannot see: those built on futexes or spins
+// rather than pthread functions (absl::Mutex, folly's mutexes, your own).
+// Call them from the lock's slow path; they cost nothing while the profile
+// is off and are sampled like pthread events while it is on.
+//   RecordLockWait(ns): the calling thread has just waited `ns` to acquire
+//     the lock (block profile, at the caller's stack, label kind=user).
+//   RecordContendedUnlock(ns): this unlock released waiters that waited
+//     `ns` in total since the previous unlock (mutex profile, at the
+//     caller's stack) - what absl::RegisterMutexProfiler's callback gets
+//     (convert its cycles to nanoseconds).
+// Async-signal-safe; never allocate or lock.
+CPPROF_API void RecordLockWait(int64_t wait_ns);
+CPPROF_API void RecordContendedUnlock(int64_t delay_ns);
 }  // namespace cpprof
 
 #endif  // CPPROF_CPPROF_H_

@@ -66,6 +66,19 @@ struct Options {
   // stack. Environment: CPPROF_LEAK_SUPPRESS.
   std::string leak_suppressions;
 
+  // Mutex contention profile (/debug/pprof/mutex): 1 of this many contended
+  // unlocks is recorded, weighted back (Go's SetMutexProfileFraction); 1
+  // records all, 0 turns it off. -1 keeps what is in effect: off unless
+  // CPPROF_MUTEX_FRACTION says otherwise. Environment: CPPROF_MUTEX_FRACTION.
+  int64_t mutex_profile_fraction = -1;
+
+  // Block profile (/debug/pprof/block): about one sample per this many
+  // nanoseconds spent waiting for pthread mutexes, rwlocks and condition
+  // variables (Go's SetBlockProfileRate); 1 records every wait, 0 turns it
+  // off. -1 keeps what is in effect: off unless CPPROF_BLOCK_RATE says
+  // otherwise. Environment: CPPROF_BLOCK_RATE.
+  int64_t block_profile_rate = -1;
+
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

@@ -37,7 +37,10 @@ uint64_t ClockNanos(clockid_t clock) {
 
 }  // namespace
 
+CPPROF_SIGNAL_TLS int t_cpprof_own_thread;
+
 void RegisterOwnThread() {
+  t_cpprof_own_thread = 1;
   clockid_t clock;
   if (pthread_getcpuclockid(pthread_self(), &clock) != 0) return;
   std::lock_guard<std::mutex> lock(Own().mu);

@@ -55,8 +55,11 @@ double HandlerNanosQuantile(double q);
 
 // Own threads (HTTP workers, the sampling session's manager) register so
 // their CPU time is counted. Call from the thread itself.
+// Registering also sets t_cpprof_own_thread, which the lock hooks read so
+// cpprof's own waits never enter the block and mutex profiles.
 void RegisterOwnThread();
 void UnregisterOwnThread();
+extern CPPROF_SIGNAL_TLS int t_cpprof_own_thread;
 // CPU time of cpprof's own threads, live and exited, in nanoseconds.
 uint64_t OwnThreadsCpuNanos();
 

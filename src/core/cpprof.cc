@@ -13,6 +13,7 @@
 
 #include "base/raw_log.h"
 #include "core/lifecycle.h"
+#include "profiles/contention/contention.h"
 #include "profiles/heap/sample_region.h"
 
 namespace cpprof {
@@ -20,6 +21,10 @@ namespace cpprof {
 const char* Version() { return "0.1.0"; }
 
 void IgnoreLeak(const void* p) { internal::SampleRegion::SetIgnored(p); }
+
+int64_t SetMutexProfileFraction(int64_t fraction) { return internal::contention::SetMutexFraction(fraction); }
+
+int64_t SetBlockProfileRate(int64_t rate_ns) { return internal::contention::SetBlockRate(rate_ns); }
 
 Status StartFromEnvironment() {
   const char* addr = getenv("CPPROF_ADDR");

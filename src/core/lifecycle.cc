@@ -26,6 +26,7 @@
 #include "base/raw_log.h"
 #include "cpprof/server.h"
 #include "profiles/cpu/cpu_profiler.h"
+#include "profiles/contention/contention_source.h"
 #include "profiles/cpu/cpu_source.h"
 #include "profiles/heap/heap_profile.h"
 #include "profiles/heap/heap_sampler.h"
@@ -70,6 +71,7 @@ void RegisterBuiltinSources() {
     CpuProfiler::Global();  // registers its figures on the stats page
     Registry::Global().Register(NewCpuProfileSource());
     for (auto& source : NewHeapProfileSources()) Registry::Global().Register(std::move(source));
+    for (auto& source : NewContentionProfileSources()) Registry::Global().Register(std::move(source));
   });
 }
 

@@ -452,6 +452,29 @@ describe('flame-graph page', { timeout: 600000 }, () => {
     await page.close();
   }
 
+  test('mutex and block from the endpoint: Go sample types, the demo lock sites', async () => {
+    if (!server.proc) return;  // the fixture server has no lock contention
+    const page = await newPage();
+    await page.goto(server.base + '/debug/pprof/ui/');
+    await page.waitForFunction(() => [...document.querySelectorAll('#profile-select option')].some((o) => o.value === 'mutex'));
+    let loads = 0;
+    for (const [name, site] of [['mutex', 'ConfigStore::Refresh'], ['block', 'ConfigStore::Lookup']]) {
+      await page.selectOption('#profile-select', name);
+      assert.equal(await page.locator('#delta-label').isVisible(), true, 'no delta field for ' + name);
+      assert.equal(await page.locator('#seconds-label').isVisible(), false, 'the CPU duration is shown for ' + name);
+      await page.click('#load-btn');
+      await waitLoaded(page, 'main', ++loads);
+      assert.notEqual(await page.evaluate(() => document.body.dataset.status), 'error', name + ' did not load');
+      const types = await page.locator('#sample-select option').evaluateAll((os) => os.map((o) => o.value));
+      assert.deepEqual(types, ['contentions', 'delay'], name + ' sample types');
+      const frames = await page.evaluate(() => window.cpprofApp.flame.data.frameName);
+      assert.ok(frames.some((f) => f.includes(site)), name + ' lacks ' + site + ': ' + frames.slice(0, 20).join(', '));
+      assert.ok(await inkedPixels(page) > 500, name + ' flame graph drew nothing');
+      await page.screenshot({ path: path.join(artifacts, name + '.png') });
+    }
+    await page.close();
+  });
+
   test('a delta with negative values: absolute widths, net values, shrunk frames in blue', async () => {
     const prof = heapProfile([
       [['cache::Grow()', 'cache::Refresh()', 'main'], [10, 3 << 20, 10, 3 << 20]],

@@ -7,10 +7,7 @@
 // over that window, Go's filename "<name>-delta"), and `seconds` with a
 // non-zero `debug` is refused as Go refuses it.
 
-#include "base/clock.h"
 #include "profiles/heap/heap_source.h"
-
-#include <time.h>
 
 #include <atomic>
 #include <mutex>
@@ -23,6 +20,7 @@
 #include "profiles/heap/native_heap.h"
 #include "profiles/heap/sample_region.h"
 #include "profiles/heap/thread_park.h"
+#include "profiles/source_util.h"
 #include "registry/params.h"
 #include "stacks/stack_table.h"
 #include "unwind/unwind_service.h"
@@ -30,36 +28,6 @@
 namespace cpprof {
 namespace internal {
 namespace {
-
-constexpr long kPollNanos = 50 * 1000 * 1000;
-
-// Waits `seconds` in short slices; false as soon as the client has gone.
-bool WaitSeconds(const ProfileRequest& request, int64_t seconds) {
-  const int64_t deadline = MonotonicNanos() + seconds * 1000000000;
-  for (;;) {
-    int64_t left = deadline - MonotonicNanos();
-    if (left <= 0) return true;
-    if (request.cancelled()) return false;
-    timespec ts{0, left < kPollNanos ? static_cast<long>(left) : kPollNanos};
-    nanosleep(&ts, nullptr);
-  }
-}
-
-// A gzipped profile.proto answer, or 500 if it cannot be encoded.
-ProfileResponse ProtoResponse(const StackProfile& profile, const std::string& filename) {
-  ProfileResponse r;
-  r.filename = filename;
-  r.body = EncodeStackProfile(profile);
-  if (r.body.empty()) return ProfileResponse::Error(500, "could not encode the profile (out of memory?)");
-  return r;
-}
-
-ProfileResponse TextResponse(std::string body) {
-  ProfileResponse r;
-  r.is_proto = false;
-  r.body = std::move(body);
-  return r;
-}
 
 enum class Route { kHeap, kAllocs, kDeltaHeap };
 
