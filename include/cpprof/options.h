@@ -66,6 +66,12 @@ struct Options {
   // stack. Environment: CPPROF_LEAK_SUPPRESS.
   std::string leak_suppressions;
 
+  // Thread-leak detection: how often the live thread count of every
+  // creation stack is recorded for /debug/pprof/thread_leaks (90 points are
+  // kept: 15 minutes at the default 10 s). Environment:
+  // CPPROF_THREAD_LEAK_INTERVAL_MS.
+  int thread_leak_interval_ms = 10000;
+
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

@@ -2,6 +2,12 @@
 
 #include "registry/params.h"
 
+#include <time.h>
+
+#include <algorithm>
+
+#include "base/clock.h"
+
 namespace cpprof {
 namespace internal {
 
@@ -48,6 +54,31 @@ bool ParseIntParam(const ProfileRequest& request, const std::string& name, int64
   }
   *out = value;
   return true;
+}
+
+bool CheckKnownParams(const ProfileRequest& request, const std::vector<std::string>& allowed,
+                      std::string* error) {
+  for (const auto& kv : request.params) {
+    if (std::find(allowed.begin(), allowed.end(), kv.first) != allowed.end()) continue;
+    std::string shown = kv.first.size() > 32 ? kv.first.substr(0, 32) + "..." : kv.first;
+    std::string list;
+    for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    *error = "unknown parameter \"" + shown + "\": accepted " + (list.empty() ? "none" : "are " + list);
+    return false;
+  }
+  return true;
+}
+
+bool WaitSecondsOrCancel(const ProfileRequest& request, int64_t seconds) {
+  constexpr int64_t kSliceNanos = 50 * 1000 * 1000;
+  const int64_t deadline = MonotonicNanos() + seconds * 1000000000;
+  for (;;) {
+    const int64_t left = deadline - MonotonicNanos();
+    if (left <= 0) return true;
+    if (request.cancelled()) return false;
+    timespec ts{0, static_cast<long>(std::min(left, kSliceNanos))};
+    nanosleep(&ts, nullptr);
+  }
 }
 
 }  // namespace internal

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "registry/profile_source.h"
 
@@ -21,6 +22,15 @@ namespace internal {
 bool ParseIntParam(const ProfileRequest& request, const std::string& name, int64_t default_value,
                    int64_t min, int64_t max, const std::string& unit, int64_t* out,
                    std::string* error);
+
+// Returns false, with *error naming the first parameter of `request` that
+// is not in `allowed` and listing the accepted ones, when there is one.
+bool CheckKnownParams(const ProfileRequest& request, const std::vector<std::string>& allowed,
+                      std::string* error);
+
+// Waits `seconds` in short slices (for delta profiles); returns false as
+// soon as request.cancelled() turns true.
+bool WaitSecondsOrCancel(const ProfileRequest& request, int64_t seconds);
 
 }  // namespace internal
 }  // namespace cpprof
