@@ -7,6 +7,7 @@
 
 #include "profiles/threads/thread_sources.h"
 
+#include <algorithm>
 #include <string>
 
 #include "base/self_stats.h"
@@ -49,6 +50,14 @@ bool ParseDebugSeconds(const ProfileRequest& request, const std::vector<std::str
   return true;
 }
 
+StackProfile WithoutTids(StackProfile p) {
+  for (StackSample& s : p.samples) {
+    s.labels.erase(std::remove_if(s.labels.begin(), s.labels.end(), [](const SampleLabel& l) { return l.key == "tid"; }),
+                   s.labels.end());
+  }
+  return p;
+}
+
 class ThreadDumpSource : public ProfileSource {
  public:
   explicit ThreadDumpSource(std::string name) : name_(std::move(name)) {}
@@ -79,9 +88,11 @@ class ThreadDumpSource : public ProfileSource {
     }
     if (debug != 0) return TextResponse(threads::ThreadDumpText(threads::TakeThreadDump(), static_cast<int>(debug)));
     if (seconds == 0) return ProtoResponse(threads::ThreadDumpProfile(threads::TakeThreadDump()), name_);
-    StackProfile base = threads::ThreadDumpProfile(threads::TakeThreadDump());
+    // Thread ids would make every group with a new or departed thread a
+    // different sample: a delta compares stacks, names and states only.
+    StackProfile base = WithoutTids(threads::ThreadDumpProfile(threads::TakeThreadDump()));
     if (!WaitSecondsOrCancel(request, seconds)) return ProfileResponse::Error(499, "client closed the connection");
-    StackProfile p = threads::ThreadDumpProfile(threads::TakeThreadDump());
+    StackProfile p = WithoutTids(threads::ThreadDumpProfile(threads::TakeThreadDump()));
     SubtractStackProfile(base, &p);
     p.duration_nanos = seconds * 1000000000;
     return ProtoResponse(p, name_ + "-delta");
