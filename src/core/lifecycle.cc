@@ -88,6 +88,7 @@ Options ApplyEnvironment(Options o) {
   EnvInt("CPPROF_HEAP_GROWTH_INTERVAL_MS", 10, 3600 * 1000, &o.heap_growth_interval_ms);
   EnvInt("CPPROF_LEAK_MIN_AGE", 0, 30 * 86400, &o.leak_min_age_seconds);
   EnvInt("CPPROF_THREAD_LEAK_INTERVAL_MS", 10, 3600 * 1000, &o.thread_leak_interval_ms);
+  EnvInt("CPPROF_THREAD_SIGNAL", 1, SIGRTMAX, &o.thread_dump_signal);
   EnvInt("CPPROF_LEAK_SIGNAL", 1, SIGRTMAX, &o.leak_signal);
   if (const char* v = getenv("CPPROF_LEAK_SUPPRESS"); v != nullptr && *v != '\0') o.leak_suppressions = v;
   if (const char* v = getenv("CPPROF_HEAP_RATE"); v != nullptr && *v != '\0') {

@@ -10,11 +10,12 @@
 // computes its CFA from rbp, which was still live in the register when the
 // thread entered the kernel and is not saved anywhere /proc shows. Then the
 // frame pointer is guessed: from the stack pointer where the walk stopped,
-// every slot X of the next 2 KiB with [X + 8] in executable code and [X]
-// zero or a little above X (a frame record) is tried as rbp, in address
-// order; the first guess that walks to a thread entry wins, otherwise the
-// deepest walk. A wrong guess cannot fault (every read is fault-free) and
-// is only kept when nothing better was found.
+// every slot X of the next 2 KiB with [X + 8] a return address (executable,
+// right after a call instruction) is tried as rbp, in address order; the
+// first guess that walks to a thread entry wins, otherwise the deepest
+// walk. [X] (the caller's rbp) is not checked: a caller built without frame
+// pointers may hold anything in rbp. A wrong guess cannot fault (every read
+// is fault-free) and is only kept when nothing better was found.
 //
 // Not signal context (uses a stack buffer of max_depth words); thread-safe.
 

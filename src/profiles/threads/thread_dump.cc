@@ -6,6 +6,7 @@
 #include "profiles/threads/thread_dump.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,10 +14,12 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <mutex>
 
 #include "base/clock.h"
 #include "base/safe_load.h"
 #include "pprof/legacy_text.h"
+#include "profiles/threads/thread_signal.h"
 #include "unwind/blocked_stack.h"
 #include "unwind/unwinder.h"
 
@@ -28,6 +31,7 @@ namespace {
 constexpr int kMaxDepth = 128;
 constexpr int kTries = 3;
 constexpr int kWaitFrames = 6;  // innermost frames searched for the library call that waits
+constexpr int64_t kSignalWaitNanos = 200 * 1000 * 1000;
 
 bool SameSyscall(const ThreadSyscall& a, const ThreadSyscall& b) {
   return a.blocked == b.blocked && a.number == b.number && a.sp == b.sp && a.pc == b.pc &&
@@ -190,6 +194,7 @@ void Annotate(ThreadInfo* t, LegacyStackPrinter* symbols, const std::vector<pid_
   switch (t->origin) {
     case StackOrigin::kSelf: t->wait = "running (this dump)"; return;
     case StackOrigin::kRunning: t->wait = "running"; return;
+    case StackOrigin::kSignalled: t->wait = "running"; return;
     case StackOrigin::kChanged: t->wait = "running (ran while read)"; return;
     case StackOrigin::kGone: t->wait = "exited"; return;
     case StackOrigin::kUnreadable: t->wait = "unknown"; return;
@@ -250,6 +255,88 @@ std::vector<std::vector<pid_t>> FindDeadlocks(const std::vector<ThreadInfo>& thr
   return cycles;
 }
 
+// --- The opt-in signal (thread_signal.h) ---------------------------------
+
+std::mutex g_signal_mu;  // one request at a time
+int g_installed_signo = 0;  // guarded by g_signal_mu
+
+bool InstallStackHandler(int signo, std::string* error) {
+  if (g_installed_signo == signo) return true;
+  struct sigaction old;
+  if (sigaction(signo, nullptr, &old) != 0) {
+    *error = "invalid signal " + std::to_string(signo);
+    return false;
+  }
+  const bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == HandleStackSignal;
+  if (!ours && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
+    *error = "signal " + std::to_string(signo) + " has a handler of the host's; choose another with "
+             "CPPROF_THREAD_SIGNAL";
+    return false;
+  }
+  // Installed for good: a late signal must never meet SIG_DFL, which ends
+  // the process for real-time signals.
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = HandleStackSignal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(signo, &sa, nullptr) != 0) {
+    *error = std::string("sigaction: ") + strerror(errno);
+    return false;
+  }
+  g_installed_signo = signo;
+  return true;
+}
+
+// Asks running thread t for its stack; g_signal_mu is held.
+void SignalStack(ThreadInfo* t, int signo) {
+  if (ReadThreadBlockedSignals(t->tid) & (uint64_t{1} << (signo - 1))) {
+    t->note = "it blocks signal " + std::to_string(signo);
+    return;
+  }
+  // Blocked meanwhile: read it passively instead, never signal it.
+  ReadStack(t);
+  if (t->origin != StackOrigin::kRunning) return;
+  static int next_cookie = 0;
+  StackRequest& r = GetStackRequest();
+  const int cookie = ++next_cookie == 0 ? ++next_cookie : next_cookie;
+  r.depth = 0;
+  r.target.store(t->tid, std::memory_order_relaxed);
+  r.state.store(kPending, std::memory_order_release);
+  r.cookie.store(cookie, std::memory_order_release);
+  siginfo_t si;
+  memset(&si, 0, sizeof(si));
+  si.si_signo = signo;
+  si.si_code = SI_QUEUE;
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_int = cookie;
+  if (syscall(SYS_rt_tgsigqueueinfo, getpid(), t->tid, signo, &si) != 0) {
+    t->note = std::string("the signal could not be sent: ") + strerror(errno);
+    r.cookie.store(0, std::memory_order_release);
+    r.state.store(kIdle, std::memory_order_release);
+    return;
+  }
+  const int64_t deadline = MonotonicNanos() + kSignalWaitNanos;
+  while (r.state.load(std::memory_order_acquire) != kDone && MonotonicNanos() < deadline) {
+    timespec ts{0, 200 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  int expected = kPending;
+  if (!r.state.compare_exchange_strong(expected, kIdle, std::memory_order_acq_rel)) {
+    // The handler took the request: it finishes its bounded walk.
+    while (r.state.load(std::memory_order_acquire) != kDone) sched_yield();
+    t->pcs.assign(r.pcs, r.pcs + r.depth);
+    t->origin = StackOrigin::kSignalled;
+    t->complete = true;
+  } else {
+    t->note = "it did not answer the signal within 200 ms";
+  }
+  // A late delivery finds no cookie and returns at once.
+  r.cookie.store(0, std::memory_order_release);
+  r.state.store(kIdle, std::memory_order_release);
+}
+
 __attribute__((noinline)) void ReadOwnStack(ThreadInfo* t) {
   uintptr_t pcs[kMaxDepth];
   const int depth = CaptureCurrentStack(pcs, kMaxDepth);
@@ -260,7 +347,7 @@ __attribute__((noinline)) void ReadOwnStack(ThreadInfo* t) {
 
 }  // namespace
 
-ThreadDump TakeThreadDump() {
+ThreadDump TakeThreadDump(const DumpOptions& options) {
   ThreadDump dump;
   const int64_t start_ns = MonotonicNanos();
   dump.unix_ns = RealtimeNanos();
@@ -294,6 +381,18 @@ ThreadDump TakeThreadDump() {
       if (last >= 0 && now_sched_ns >= last) t.blocked_ns = now_sched_ns - last;
     }
   }
+  if (options.signal_running) {
+    const int signo = options.signo != 0 ? options.signo : SIGRTMIN + 5;
+    std::lock_guard<std::mutex> lock(g_signal_mu);
+    std::string error;
+    if (!InstallStackHandler(signo, &error)) {
+      dump.signal_problem = "running threads were not signalled: " + error;
+    } else {
+      for (ThreadInfo& t : dump.threads) {
+        if (t.origin == StackOrigin::kRunning || t.origin == StackOrigin::kChanged) SignalStack(&t, signo);
+      }
+    }
+  }
   if (unreadable_errno != 0) {
     dump.proc_problem = std::string("/proc/self/task/TID/syscall cannot be read (") + strerror(unreadable_errno) +
                         (unreadable_errno == EACCES ? ": the process is not dumpable" : "") +
@@ -314,6 +413,9 @@ ThreadDump TakeThreadDump() {
 }
 
 const char* SyscallNameOrNull(long nr) { return SyscallName(nr); }
+
+uint64_t SignalSyscallsRestarted() { return GetStackRequest().restarted.load(std::memory_order_relaxed); }
+uint64_t SignalEintrCaused() { return GetStackRequest().eintr_caused.load(std::memory_order_relaxed); }
 
 }  // namespace threads
 }  // namespace internal

@@ -13,7 +13,9 @@
 //     (3 tries) and otherwise marked as changed while read;
 //   - the dumping thread: its own stack, directly;
 //   - running: retried after sched_yield (3 tries), then shown as running
-//     with no stack — no signal is ever sent.
+//     with no stack; only with DumpOptions::signal_running is a thread that
+//     is still running asked for its stack with a signal (thread_signal.h),
+//     and never one that blocks that signal.
 // Threads blocked in pthread_mutex_lock name the mutex (the futex address,
 // first system call argument, is the mutex's lock word) and its owner (the
 // __owner field 8 bytes further); owner edges that close a cycle are
@@ -43,6 +45,7 @@ enum class StackOrigin {
   kBlocked,     // unwound from /proc while the thread was blocked
   kSelf,        // the dumping thread
   kRunning,     // on a CPU (or runnable) at every try
+  kSignalled,   // running; its stack taken by itself in a signal handler (?signal=1)
   kChanged,     // ran while it was being read, at every try
   kUnreadable,  // /proc/self/task/TID/syscall could not be read
   kGone,        // exited during the dump
@@ -64,19 +67,31 @@ struct ThreadInfo {
   uintptr_t mutex = 0;        // the pthread mutex it waits for, 0 if none
   pid_t mutex_owner = 0;      // that mutex's owner, 0 if unknown
   CreationRecord creator;
+  std::string note;           // why a running thread has no stack, when it was asked for one
 };
 
 struct ThreadDump {
   std::vector<ThreadInfo> threads;          // by tid
   std::vector<std::vector<pid_t>> deadlocks;  // each a cycle of "waits for a mutex held by"
   std::string proc_problem;                 // why stacks are missing ("" when /proc was readable)
+  std::string signal_problem;               // why running threads were not signalled, when asked
   LeakReport leaks;
   int64_t unix_ns = 0;
   int64_t took_ns = 0;
 };
 
+struct DumpOptions {
+  bool signal_running = false;  // ask running threads for their stacks with a signal
+  int signo = 0;                // that signal; 0 = SIGRTMIN + 5
+};
+
 // Reads every thread now.
-ThreadDump TakeThreadDump();
+ThreadDump TakeThreadDump(const DumpOptions& options = DumpOptions());
+
+// Counters of the opt-in signal: system calls rewound instead of EINTR, and
+// interrupted calls that could not be.
+uint64_t SignalSyscallsRestarted();
+uint64_t SignalEintrCaused();
 
 // The system call's name ("epoll_wait"), or null for one not listed.
 const char* SyscallNameOrNull(long nr);

@@ -8,6 +8,7 @@
 #include "profiles/threads/thread_sources.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "base/self_stats.h"
@@ -64,15 +65,17 @@ class ThreadDumpSource : public ProfileSource {
   std::string name() const override { return name_; }
   std::string description() const override {
     return "Stack traces of all current threads, read without signalling any of them (blocked threads from "
-           "their saved registers; running threads shown as running). Set debug=2 for one block per thread "
-           "with its state, wait reason, CPU time, time blocked, mutex owner and deadlocks." +
+           "their saved registers; running threads shown as running, or asked with a signal when signal=1). "
+           "Set debug=2 for one block per thread with its state, wait reason, CPU time, time blocked, mutex "
+           "owner and deadlocks." +
            LeakNote();
   }
-  std::vector<std::string> parameters() const override { return {"debug", "seconds"}; }
+  std::vector<std::string> parameters() const override { return {"debug", "seconds", "signal"}; }
   bool seconds_is_delta() const override { return true; }
   int64_t count() const override { return static_cast<int64_t>(ListTasks().size()); }
 
   void Configure(const Options& options) override {
+    signo_.store(options.thread_dump_signal);
     if (name_ != "goroutine") return;
     // Creator stacks are walked with the CFI tables: keep them current.
     StartUnwindRefresher();
@@ -81,18 +84,24 @@ class ThreadDumpSource : public ProfileSource {
   }
 
   ProfileResponse Collect(const ProfileRequest& request) override {
-    int64_t debug = 0, seconds = 0;
+    int64_t debug = 0, seconds = 0, signal = 0;
     std::string error;
-    if (!ParseDebugSeconds(request, parameters(), &debug, &seconds, &error)) {
+    if (!ParseDebugSeconds(request, parameters(), &debug, &seconds, &error) ||
+        !ParseIntParam(request, "signal", 0, 0, 1, "", &signal, &error)) {
       return ProfileResponse::Error(400, error);
     }
-    if (debug != 0) return TextResponse(threads::ThreadDumpText(threads::TakeThreadDump(), static_cast<int>(debug)));
-    if (seconds == 0) return ProtoResponse(threads::ThreadDumpProfile(threads::TakeThreadDump()), name_);
+    threads::DumpOptions options;
+    options.signal_running = signal != 0;
+    options.signo = signo_.load();
+    if (debug != 0) {
+      return TextResponse(threads::ThreadDumpText(threads::TakeThreadDump(options), static_cast<int>(debug)));
+    }
+    if (seconds == 0) return ProtoResponse(threads::ThreadDumpProfile(threads::TakeThreadDump(options)), name_);
     // Thread ids would make every group with a new or departed thread a
     // different sample: a delta compares stacks, names and states only.
-    StackProfile base = WithoutTids(threads::ThreadDumpProfile(threads::TakeThreadDump()));
+    StackProfile base = WithoutTids(threads::ThreadDumpProfile(threads::TakeThreadDump(options)));
     if (!WaitSecondsOrCancel(request, seconds)) return ProfileResponse::Error(499, "client closed the connection");
-    StackProfile p = WithoutTids(threads::ThreadDumpProfile(threads::TakeThreadDump()));
+    StackProfile p = WithoutTids(threads::ThreadDumpProfile(threads::TakeThreadDump(options)));
     SubtractStackProfile(base, &p);
     p.duration_nanos = seconds * 1000000000;
     return ProtoResponse(p, name_ + "-delta");
@@ -108,6 +117,7 @@ class ThreadDumpSource : public ProfileSource {
 
  private:
   std::string name_;
+  std::atomic<int> signo_{0};
 };
 
 class ThreadCreateSource : public ProfileSource {
@@ -175,6 +185,13 @@ void RegisterThreadStats() {
                        [] { return static_cast<double>(threads::TrackedCreations()); });
   RegisterStatProvider("thread_leak_suspects", "Creation sites whose live thread count keeps growing.",
                        [] { return static_cast<double>(threads::ThreadLeakMonitor::Global().Suspects().suspects.size()); });
+  RegisterStatProvider("thread_dump_syscalls_restarted_total",
+                       "Blocking calls a thread-dump signal (signal=1) interrupted right after they began, made "
+                       "again instead of failing with EINTR.",
+                       [] { return static_cast<double>(threads::SignalSyscallsRestarted()); });
+  RegisterStatProvider("thread_dump_eintr_caused_total",
+                       "Blocking calls a thread-dump signal (signal=1) interrupted that could not be restarted.",
+                       [] { return static_cast<double>(threads::SignalEintrCaused()); });
 }
 
 }  // namespace

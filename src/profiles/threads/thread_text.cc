@@ -67,6 +67,7 @@ std::string DeadlockLine(const ThreadDump& dump, const std::vector<pid_t>& cycle
 std::vector<std::string> Notes(const ThreadDump& dump) {
   std::vector<std::string> notes;
   if (!dump.proc_problem.empty()) notes.push_back(dump.proc_problem);
+  if (!dump.signal_problem.empty()) notes.push_back(dump.signal_problem);
   for (const auto& cycle : dump.deadlocks) notes.push_back(DeadlockLine(dump, cycle));
   for (const LeakSuspect& s : dump.leaks.suspects) notes.push_back("THREAD LEAK suspect: " + DescribeSuspect(s, 4));
   return notes;
@@ -75,7 +76,7 @@ std::vector<std::string> Notes(const ThreadDump& dump) {
 // The synthetic frame of a thread without a stack, "" if it has one.
 std::string NoStackFrame(const ThreadInfo& t) {
   switch (t.origin) {
-    case StackOrigin::kRunning: return "[running]";
+    case StackOrigin::kRunning: return t.note.empty() ? "[running]" : "[running: no stack: " + t.note + "]";
     case StackOrigin::kChanged: return "[running: ran while its stack was read]";
     case StackOrigin::kUnreadable: return "[stack unavailable: /proc/self/task/TID/syscall not readable]";
     default: break;
@@ -85,6 +86,7 @@ std::string NoStackFrame(const ThreadInfo& t) {
 
 std::string WaitLine(const ThreadDump& dump, const ThreadInfo& t) {
   std::string out = t.wait;
+  if (t.origin == StackOrigin::kSignalled) out += ", stack by signal";
   if (t.origin == StackOrigin::kBlocked) {
     const char* sc = SyscallNameOrNull(t.syscall.number);
     if (sc != nullptr) {
@@ -107,7 +109,8 @@ std::string HeaderLine(const ThreadDump& dump) {
   int blocked = 0, running = 0;
   for (const ThreadInfo& t : dump.threads) {
     if (t.origin == StackOrigin::kBlocked) ++blocked;
-    if (t.origin == StackOrigin::kRunning || t.origin == StackOrigin::kChanged || t.origin == StackOrigin::kSelf) {
+    if (t.origin == StackOrigin::kRunning || t.origin == StackOrigin::kChanged || t.origin == StackOrigin::kSelf ||
+        t.origin == StackOrigin::kSignalled) {
       ++running;
     }
   }
@@ -173,8 +176,7 @@ std::string CreatedBy(const CreationRecord& c, LegacyStackPrinter* printer) {
       continue;
     }
     std::string out = "created by " + f.function + " in thread " + std::to_string(c.creator_tid) + "\n";
-    const SymbolFrame& inner = sym.frames.front();
-    if (!inner.file.empty()) out += "\t" + inner.file + ":" + std::to_string(inner.line) + "\n";
+    if (!f.file.empty()) out += "\t" + f.file + ":" + std::to_string(f.line) + "\n";
     return out;
   }
   return "created by ?? in thread " + std::to_string(c.creator_tid) + "\n";
