@@ -9,10 +9,15 @@
 //                    threads that come and go from ChurnStarter().
 // Prints "listening on 127.0.0.1:PORT" and runs until killed.
 //
+//   --mode idle      threads that sleep; with --not-dumpable the process
+//                    makes itself non-dumpable first (prctl), which hides
+//                    /proc/self/task/TID/syscall from a non-root owner.
+//
 //   thread_host --addr 127.0.0.1:0 --mode leak [--leak-interval-ms 200] [--every-ms 100]
 
 #include <cpprof/cpprof.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,6 +99,7 @@ int main(int argc, char** argv) {
     else if (strcmp(argv[i], "--mode") == 0) mode = argv[i + 1];
     else if (strcmp(argv[i], "--leak-interval-ms") == 0) leak_interval_ms = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--every-ms") == 0) every_ms = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--not-dumpable") == 0 && strcmp(argv[i + 1], "1") == 0) prctl(PR_SET_DUMPABLE, 0);
   }
   cpprof::Options options;
   options.address = addr;
@@ -124,6 +130,10 @@ int main(int argc, char** argv) {
       if (n % 3 == 0) ChurnStarter();
     }
   }
-  fprintf(stderr, "usage: %s --addr HOST:PORT --mode deadlock|leak\n", argv[0]);
+  if (mode == "idle") {
+    for (int i = 0; i < 3; ++i) PoolStarter();
+    for (;;) pause();
+  }
+  fprintf(stderr, "usage: %s --addr HOST:PORT --mode deadlock|leak|idle [--not-dumpable 1]\n", argv[0]);
   return 2;
 }
