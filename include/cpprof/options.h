@@ -79,6 +79,18 @@ struct Options {
   // otherwise. Environment: CPPROF_BLOCK_RATE.
   int64_t block_profile_rate = -1;
 
+  // Thread-leak detection: how often the live thread count of every
+  // creation stack is recorded for /debug/pprof/thread_leaks (90 points are
+  // kept: 15 minutes at the default 10 s). Environment:
+  // CPPROF_THREAD_LEAK_INTERVAL_MS.
+  int thread_leak_interval_ms = 10000;
+
+  // Signal that asks a running thread for its stack when a thread dump is
+  // requested with `signal=1` (never sent otherwise, never to a blocked
+  // thread); 0 means SIGRTMIN + 5. It must not have a handler of the
+  // host's. Environment: CPPROF_THREAD_SIGNAL.
+  int thread_dump_signal = 0;
+
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

@@ -32,13 +32,37 @@ char ReadThreadState(pid_t tid);
 uint64_t ReadThreadBlockedSignals(pid_t tid);
 
 struct ThreadSyscall {
-  bool blocked = false;  // in a system call (false: running, or unknown)
+  bool blocked = false;  // not running: in a system call, or (number -1) blocked outside one
   long number = -1;
+  uintptr_t args[6] = {};
   uintptr_t sp = 0;
   uintptr_t pc = 0;
+  int error = 0;         // errno when the file could not be read (EACCES: process not dumpable)
 };
-// /proc/self/task/TID/syscall: "running", or "NR a1 .. a6 SP PC".
+// /proc/self/task/TID/syscall: "running", "NR a1 .. a6 SP PC", or "-1 SP PC"
+// for a thread that is blocked outside a system call.
 ThreadSyscall ReadThreadSyscall(pid_t tid);
+
+// /proc/self/task/TID/schedstat: time on the CPU, time waiting to run, and
+// timeslices run. False if it cannot be read.
+struct ThreadSchedstat {
+  uint64_t run_ns = 0;
+  uint64_t wait_ns = 0;
+  uint64_t slices = 0;
+};
+bool ReadThreadSchedstat(pid_t tid, ThreadSchedstat* out);
+
+// /proc/self/task/TID/wchan: the kernel function the thread sleeps in
+// ("do_epoll_wait", "futex_wait_queue"), "" when running or unknown.
+std::string ReadThreadWchan(pid_t tid);
+
+// se.exec_start of /proc/self/task/TID/sched (when the thread last ran, in
+// nanoseconds of the scheduler clock; present with CONFIG_SCHED_DEBUG), or
+// -1. Only differences between threads' values mean anything.
+int64_t ReadThreadLastRanNs(pid_t tid);
+
+// CPU time the thread has used (its thread CPU clock), or -1.
+int64_t ReadThreadCpuNanos(pid_t tid);
 
 }  // namespace internal
 }  // namespace cpprof

@@ -32,6 +32,7 @@
 #include "profiles/heap/heap_sampler.h"
 #include "profiles/heap/heap_source.h"
 #include "profiles/heap/leak_scan.h"
+#include "profiles/threads/thread_sources.h"
 #include "registry/registry.h"
 
 extern "C" __attribute__((visibility("default"))) const char cpprof_instance_marker = 1;
@@ -72,6 +73,7 @@ void RegisterBuiltinSources() {
     Registry::Global().Register(NewCpuProfileSource());
     for (auto& source : NewHeapProfileSources()) Registry::Global().Register(std::move(source));
     for (auto& source : NewContentionProfileSources()) Registry::Global().Register(std::move(source));
+    for (auto& source : NewThreadProfileSources()) Registry::Global().Register(std::move(source));
   });
 }
 
@@ -87,6 +89,8 @@ Options ApplyEnvironment(Options o) {
   EnvInt("CPPROF_SIGNAL", 1, SIGRTMAX, &o.cpu_signal);
   EnvInt("CPPROF_HEAP_GROWTH_INTERVAL_MS", 10, 3600 * 1000, &o.heap_growth_interval_ms);
   EnvInt("CPPROF_LEAK_MIN_AGE", 0, 30 * 86400, &o.leak_min_age_seconds);
+  EnvInt("CPPROF_THREAD_LEAK_INTERVAL_MS", 10, 3600 * 1000, &o.thread_leak_interval_ms);
+  EnvInt("CPPROF_THREAD_SIGNAL", 1, SIGRTMAX, &o.thread_dump_signal);
   EnvInt("CPPROF_LEAK_SIGNAL", 1, SIGRTMAX, &o.leak_signal);
   if (const char* v = getenv("CPPROF_LEAK_SUPPRESS"); v != nullptr && *v != '\0') o.leak_suppressions = v;
   if (const char* v = getenv("CPPROF_HEAP_RATE"); v != nullptr && *v != '\0') {

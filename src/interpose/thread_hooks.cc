@@ -7,7 +7,9 @@
 // no trampoline), so an idle cpprof adds one atomic load per thread creation.
 // Otherwise a small heap record carries (start, arg) to a trampoline that
 // runs on_start, registers a TSD destructor that runs on_exit (it also fires
-// on pthread_exit and cancellation), and calls the user's routine.
+// on pthread_exit and cancellation), and calls the user's routine. The
+// creation observer (threadcreate) rides on the same record: its token is
+// made in pthread_create and handed to the trampoline.
 
 #include "interpose/thread_hooks.h"
 
@@ -28,6 +30,7 @@ using PthreadCreateFn = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(voi
 
 std::atomic<ThreadHook> g_on_start{nullptr};
 std::atomic<ThreadHook> g_on_exit{nullptr};
+std::atomic<const ThreadCreationObserver*> g_observer{nullptr};
 std::atomic<unsigned long> g_created{0};
 pthread_key_t g_exit_key;
 pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
@@ -62,6 +65,8 @@ bool SanitizerOwnsThreadStart() {
 void RunExitHook(void*) {
   ThreadHook hook = g_on_exit.load(std::memory_order_acquire);
   if (hook != nullptr) hook();
+  const ThreadCreationObserver* observer = g_observer.load(std::memory_order_acquire);
+  if (observer != nullptr) observer->on_exit();
 }
 
 void CreateKey() {
@@ -73,6 +78,8 @@ void CreateKey() {
 struct StartRecord {
   void* (*start)(void*);
   void* arg;
+  const ThreadCreationObserver* observer;  // the one that made token, or null
+  void* token;
 };
 
 void* Trampoline(void* p) {
@@ -83,6 +90,7 @@ void* Trampoline(void* p) {
   pthread_setspecific(g_exit_key, reinterpret_cast<void*>(1));
   ThreadHook hook = g_on_start.load(std::memory_order_acquire);
   if (hook != nullptr) hook();
+  if (record.observer != nullptr) record.observer->on_start(record.token);
   return record.start(record.arg);
 }
 
@@ -96,6 +104,11 @@ void SetThreadHooks(ThreadHook on_start, ThreadHook on_exit) {
 
 unsigned long ThreadsCreatedThroughHook() { return g_created.load(std::memory_order_relaxed); }
 
+void SetThreadCreationObserver(const ThreadCreationObserver* observer) {
+  pthread_once(&g_key_once, CreateKey);
+  g_observer.store(observer, std::memory_order_release);
+}
+
 }  // namespace internal
 }  // namespace cpprof
 
@@ -105,14 +118,21 @@ extern "C" __attribute__((visibility("default"))) int pthread_create(
   PthreadCreateFn real = RealPthreadCreate();
   if (real == nullptr) return EAGAIN;
   g_created.fetch_add(1, std::memory_order_relaxed);
-  if (g_on_start.load(std::memory_order_acquire) == nullptr || SanitizerOwnsThreadStart()) {
+  const ThreadCreationObserver* observer = g_observer.load(std::memory_order_acquire);
+  if ((g_on_start.load(std::memory_order_acquire) == nullptr && observer == nullptr) ||
+      SanitizerOwnsThreadStart()) {
     return real(thread, attr, start, arg);
   }
   auto* record = static_cast<StartRecord*>(malloc(sizeof(StartRecord)));
   if (record == nullptr) return real(thread, attr, start, arg);
   record->start = start;
   record->arg = arg;
+  record->observer = observer;
+  record->token = observer != nullptr ? observer->on_create() : nullptr;
   int rc = real(thread, attr, Trampoline, record);
-  if (rc != 0) free(record);
+  if (rc != 0) {
+    if (observer != nullptr) observer->on_failed(record->token);
+    free(record);
+  }
   return rc;
 }

@@ -25,6 +25,22 @@ void SetThreadHooks(ThreadHook on_start, ThreadHook on_exit);
 // Number of threads created through the hook since the process started.
 unsigned long ThreadsCreatedThroughHook();
 
+// A second, independent observer of thread creation (the threadcreate
+// profile), beside the hooks above. on_create runs in the creating thread
+// inside pthread_create, before the thread exists, and returns a token;
+// the new thread gets it in on_start, before its start routine; if creation
+// fails, on_failed gets it back in the creating thread. on_exit runs in the
+// thread when it ends (return, pthread_exit, cancellation). All four must
+// be set. Threads created while no observer is set are not seen.
+struct ThreadCreationObserver {
+  void* (*on_create)();
+  void (*on_start)(void* token);
+  void (*on_failed)(void* token);
+  void (*on_exit)();
+};
+// Sets the observer (a static object; nullptr clears it).
+void SetThreadCreationObserver(const ThreadCreationObserver* observer);
+
 }  // namespace internal
 }  // namespace cpprof
 

@@ -25,13 +25,24 @@ std::string LegacyStackPrinter::AddressList(const std::vector<uintptr_t>& pcs) {
   return out;
 }
 
+const SymbolizedAddress& LegacyStackPrinter::Resolve(uintptr_t lookup) {
+  auto it = symbols_.find(lookup);
+  if (it != symbols_.end()) return it->second;
+  SymbolizedAddress sym;
+  if (const Module* m = ModuleOf(lookup)) sym = Symbolizer::Global().Symbolize(*m, lookup);
+  return symbols_.emplace(lookup, std::move(sym)).first->second;
+}
+
+const Module* LegacyStackPrinter::ModuleOf(uintptr_t pc) const {
+  int m = FindModule(modules_, pc);
+  return m >= 0 ? &modules_[static_cast<size_t>(m)] : nullptr;
+}
+
 const std::string& LegacyStackPrinter::Lines(uintptr_t lookup) {
   auto it = cache_.find(lookup);
   if (it != cache_.end()) return it->second;
   std::string out;
-  int m = FindModule(modules_, lookup);
-  SymbolizedAddress sym;
-  if (m >= 0) sym = Symbolizer::Global().Symbolize(modules_[static_cast<size_t>(m)], lookup);
+  const SymbolizedAddress& sym = Resolve(lookup);
   if (sym.frames.empty()) {
     out = "#\t" + Hex(lookup) + "\t??\n";
   } else {

@@ -35,11 +35,16 @@ class LegacyStackPrinter {
   // One "#\t0xADDR\tFUNCTION\tFILE:LINE\n" line per frame; an address
   // nothing names prints as "#\t0xADDR\t??". Results are cached per address.
   std::string FrameLines(const std::vector<uintptr_t>& pcs, bool leaf_is_exact_pc);
+  // The inline chain at `lookup` (already pc - 1 for callers), cached.
+  const SymbolizedAddress& Resolve(uintptr_t lookup);
+  // The loaded module holding `pc`, or null.
+  const Module* ModuleOf(uintptr_t pc) const;
 
  private:
   const std::string& Lines(uintptr_t lookup);
   std::vector<Module> modules_;
   std::map<uintptr_t, std::string> cache_;
+  std::map<uintptr_t, SymbolizedAddress> symbols_;
 };
 
 }  // namespace internal

@@ -139,7 +139,7 @@ CPPROF_SIGNAL_SAFE Step CfiStep(const CfiRow& row, UnwindRegs* regs, bool* exact
 }
 
 CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pcs, int max_depth,
-                            bool first_is_return_address = false) {
+                            bool first_is_return_address = false, UnwindEnd* end = nullptr) {
   UnwindCounters& counters = GetUnwindCounters();
   counters.stacks.fetch_add(1, std::memory_order_relaxed);
   if (max_depth <= 0) return 0;
@@ -194,6 +194,10 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
   if (stats.fp) counters.fp_frames.fetch_add(stats.fp, std::memory_order_relaxed);
   if (stats.bad_reads) counters.bad_reads.fetch_add(stats.bad_reads, std::memory_order_relaxed);
   if (!complete) counters.truncated.fetch_add(1, std::memory_order_relaxed);
+  if (end != nullptr) {
+    end->complete = complete;
+    end->stop_sp = regs.sp;
+  }
   return n;
 }
 
@@ -210,7 +214,7 @@ CPPROF_SIGNAL_SAFE int CaptureStack(const void* ucontext, uintptr_t* pcs, int ma
 }
 
 CPPROF_SIGNAL_SAFE int CaptureStackFrom(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t* pcs,
-                                        int max_depth) {
+                                        int max_depth, UnwindEnd* end) {
   UnwindRegs regs;
   regs.pc = pc;
   regs.sp = sp;
@@ -218,7 +222,7 @@ CPPROF_SIGNAL_SAFE int CaptureStackFrom(uintptr_t pc, uintptr_t sp, uintptr_t fp
   // Possibly another thread's stack: no trust; SafeLoad adopts the caller's
   // own stack when sp lies on it and probes page by page otherwise.
   SafeLoadCache cache;
-  return Walk(regs, &cache, pcs, max_depth);
+  return Walk(regs, &cache, pcs, max_depth, false, end);
 }
 
 CPPROF_SIGNAL_SAFE __attribute__((noinline)) int CaptureCurrentStack(uintptr_t* pcs, int max_depth) {

@@ -51,10 +51,17 @@ size_t UnwindTablesBytes();
 // number of PCs written (>= 1 unless ucontext is null), at most max_depth.
 CPPROF_SIGNAL_SAFE int CaptureStack(const void* ucontext, uintptr_t* pcs, int max_depth);
 
+// How a walk ended, for callers that retry with other registers.
+struct UnwindEnd {
+  bool complete = false;  // reached a thread entry (RA undefined), RA 0 or fp 0
+  uintptr_t stop_sp = 0;  // sp of the last frame reached
+};
+
 // Signal-safe. Same walk from explicit registers (for threads blocked in a
 // syscall: pc and sp from /proc/self/task/TID/syscall, fp unknown = 0).
+// `end`, when not null, tells how the walk ended.
 CPPROF_SIGNAL_SAFE int CaptureStackFrom(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t* pcs,
-                                        int max_depth);
+                                        int max_depth, UnwindEnd* end = nullptr);
 
 // Signal-safe, and meant for hooks (malloc, locks, open) on the calling
 // thread. Walks the calling thread's own stack from the caller of

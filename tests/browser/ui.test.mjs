@@ -651,6 +651,44 @@ describe('flame-graph page', { timeout: 600000 }, () => {
     await page.close();
   }
 
+  test('thread dump, threadcreate and thread_leaks from the endpoint', async () => {
+    if (!process.env.CPPROF_DEMO) return;  // the development server has no thread routes
+    const page = await newPage();
+    await page.goto(server.base + '/debug/pprof/ui/');
+    await page.waitForFunction(() => [...document.querySelectorAll('#profile-select option')].some((o) => o.value === 'goroutine'));
+    const names = await page.locator('#profile-select option').evaluateAll((os) => os.map((o) => o.value));
+    for (const n of ['goroutine', 'threads', 'threadcreate', 'thread_leaks']) assert.ok(names.includes(n), 'no ' + n + ' in ' + names);
+    let loads = 0;
+    for (const name of ['goroutine', 'threadcreate']) {
+      await page.selectOption('#profile-select', name);
+      // seconds means a delta for both, as for heap.
+      assert.equal(await page.locator('#delta-label').isVisible(), true, 'no delta field for ' + name);
+      await page.click('#load-btn');
+      await waitLoaded(page, 'main', ++loads);
+      const type = name === 'goroutine' ? 'goroutine' : 'threadcreate';
+      const options = await page.locator('#sample-select option').evaluateAll((os) => os.map((o) => o.value));
+      assert.deepEqual(options, [type]);
+      // Every thread of the demo is one count: the total is the thread count.
+      const total = (await page.locator('#sample-total').textContent()).replace(/^total /, '');
+      assert.match(total, /^\d+$/);
+      assert.ok(Number(total) >= 4, name + ' total ' + total);
+      const tree = await page.evaluate(() => ({ nodes: window.cpprofApp.cur.tree.n, depth: window.cpprofApp.cur.tree.maxDepth }));
+      assert.ok(tree.nodes > 3 && tree.depth > 2, name + ' flame graph has no stacks: ' + JSON.stringify(tree));
+      assert.ok(await inkedPixels(page) > 1000, name + ' flame graph drew nothing');
+      await page.screenshot({ path: path.join(artifacts, name + '.png') });
+    }
+    // Blocked threads' stacks reach their entry (the demo's main thread
+    // sleeps); the busy workers are shown running, not signalled.
+    await page.selectOption('#profile-select', 'goroutine');
+    await page.click('#load-btn');
+    await waitLoaded(page, 'main', ++loads);
+    const frames = await page.evaluate(() => window.cpprofApp.main.model.frameName.join('\n'));
+    assert.match(frames, /^start_thread$/m);
+    assert.match(frames, /^main$/m);
+    assert.match(frames, /^\[running\]$/m);
+    await page.close();
+  });
+
   test('no foreign requests and no script errors (CSP)', () => {
     assert.deepEqual(foreign, []);
     assert.deepEqual(consoleErrors, []);

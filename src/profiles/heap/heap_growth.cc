@@ -10,6 +10,7 @@
 #include <map>
 
 #include "base/periodic_thread.h"
+#include "base/trend.h"
 #include "profiles/heap/heap_sampler.h"
 #include "profiles/heap/sample_region.h"
 #include "stacks/stack_table.h"
@@ -24,17 +25,6 @@ constexpr size_t kMaxEntriesPerPoint = 8192;  // the largest stacks, if more hav
 PeriodicThread& Monitor() {
   static PeriodicThread* t = new PeriodicThread("cpprof-heapmon", [] { GrowthTracker::Global().RecordPoint(); });
   return *t;  // never destroyed: runs until exit
-}
-
-double Median(std::vector<double>* v) {
-  if (v->empty()) return 0;
-  size_t mid = v->size() / 2;
-  std::nth_element(v->begin(), v->begin() + static_cast<long>(mid), v->end());
-  double m = (*v)[mid];
-  if (v->size() % 2 == 0) {
-    m = (m + *std::max_element(v->begin(), v->begin() + static_cast<long>(mid))) / 2;
-  }
-  return m;
 }
 
 // Oldest live sample per slot, from the region's metadata (a racy but
@@ -123,25 +113,17 @@ GrowthReport GrowthTracker::Suspects(double window_seconds) const {
   std::map<int32_t, int64_t> oldest;
   bool oldest_read = false;
   const size_t n = points.size();
-  const double var = static_cast<double>(n) * static_cast<double>(n - 1) * static_cast<double>(2 * n + 5) / 18.0;
+  std::vector<double> t(n), y(n);
+  for (size_t k = 0; k < n; ++k) t[k] = points[k]->t;
   for (const auto& [slot, s] : series) {
     auto space = [&](size_t k) { return s[k] != nullptr ? s[k]->space : 0; };
     auto raw = [&](size_t k) { return s[k] != nullptr ? s[k]->raw : 0; };
     if (raw(n - 1) - raw(0) < kMinSampleGrowth || space(n - 1) <= space(0)) continue;
-    long sum = 0;
-    std::vector<double> slopes;
-    slopes.reserve(n * (n - 1) / 2);
-    for (size_t i = 0; i < n; ++i) {
-      for (size_t j = i + 1; j < n; ++j) {
-        const int64_t d = space(j) - space(i);
-        sum += d > 0 ? 1 : d < 0 ? -1 : 0;
-        const double dt = points[j]->t - points[i]->t;
-        if (dt > 0) slopes.push_back(static_cast<double>(d) / dt);
-      }
-    }
-    const double z = sum > 0 ? (static_cast<double>(sum) - 1) / std::sqrt(var) : 0;
-    const double slope = Median(&slopes);
-    if (z <= 2.33 || slope <= 0) continue;
+    for (size_t k = 0; k < n; ++k) y[k] = static_cast<double>(space(k));
+    const Trend trend = RobustTrend(t, y);
+    if (!IsRising(trend)) continue;
+    const double z = trend.mk_z;
+    const double slope = trend.slope;
     GrowthSuspect g;
     g.slot = slot;
     g.points = static_cast<int>(n);

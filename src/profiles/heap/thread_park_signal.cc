@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/errno_saver.h"
 #include "base/safe_load.h"
+#include "base/syscall_restart.h"
 
 namespace cpprof {
 namespace internal {
@@ -30,33 +31,20 @@ namespace {
 ParkState g_park;
 ParkCounters g_park_counters;
 
-#if defined(__x86_64__)
 // A thread parked right after it entered a blocking call that the signal
-// interrupted: make the call again instead of returning EINTR, when its
-// number is known from `mov $NR, %eax; syscall`.
+// interrupted makes the call again instead of returning EINTR, when it can.
 void RepairInterruptedSyscall(void* ucontext) {
-  auto* uc = static_cast<ucontext_t*>(ucontext);
-  greg_t* g = uc->uc_mcontext.gregs;
-  if (g[REG_RAX] != -EINTR) return;
-  const uintptr_t rip = static_cast<uintptr_t>(g[REG_RIP]);
-  SafeLoadCache cache;
-  uintptr_t before = 0;  // the 8 bytes ending at rip
-  if (rip < 8 || !SafeLoad(rip - 8, &before, &cache)) return;
-  const uint8_t* b = reinterpret_cast<const uint8_t*>(&before);  // b[7] = byte at rip-1
-  if (b[6] != 0x0f || b[7] != 0x05) return;                         // not right after `syscall`
-  if (b[1] != 0xb8) {                                               // no `mov $imm32, %eax` before it
-    g_park_counters.eintr_caused.fetch_add(1, std::memory_order_relaxed);
-    return;
+  switch (RestartInterruptedSyscall(ucontext)) {
+    case SyscallRestart::kRestarted:
+      g_park_counters.syscalls_restarted.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case SyscallRestart::kEintrCaused:
+      g_park_counters.eintr_caused.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case SyscallRestart::kNotInterrupted:
+      break;
   }
-  int32_t nr;
-  memcpy(&nr, b + 2, sizeof(nr));
-  g[REG_RAX] = nr;
-  g[REG_RIP] = static_cast<greg_t>(rip - 2);
-  g_park_counters.syscalls_restarted.fetch_add(1, std::memory_order_relaxed);
 }
-#else
-void RepairInterruptedSyscall(void*) {}
-#endif
 
 }  // namespace
 

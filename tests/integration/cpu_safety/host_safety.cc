@@ -4,6 +4,7 @@
 // high rate. Each waiting thread repeats: burn ~2 ms of CPU (so its CPU
 // timer is armed and part-way to its next expiry), then block once in
 //   epoll_wait(timeout) poll(timeout) select(timeout) nanosleep
+//   sem_timedwait(timeout) futex(FUTEX_WAIT, timeout)
 //   recv() with SO_RCVTIMEO
 //   read() on a pipe that a helper writes after a delay
 //   accept() on a socket a helper connects to after a delay
@@ -16,10 +17,13 @@
 // requests the profile over HTTP.
 //
 //   host_safety --addr 127.0.0.1:0 --seconds 33 [--block-ms 700] [--stop-file PATH]
+//               [--until-stop]
 //
 // The waiting threads loop for --seconds; the busy threads and the endpoint
 // then stay up until PATH exists (the script creates it once it has the
 // profile; at most 120 s more), so a slow build cannot cut a response short.
+// With --until-stop the waiting threads also end as soon as PATH exists
+// (for scripts that make as many requests as they need, then stop).
 // Exits 0 when every call behaved; otherwise prints each violation and
 // exits 1. `--inject-signals` is the harness's negative control: it sends
 // SIGUSR2 (handler installed with SA_RESTART) to the waiting threads every
@@ -31,6 +35,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <linux/futex.h>
+#include <semaphore.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <signal.h>
@@ -48,6 +54,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -122,11 +129,16 @@ void CheckTimed(const char* what, long rc, int err, long want_rc, int64_t elapse
   }
 }
 
-void RunTimedLoop(const char* name, const char* what, int64_t until, int block_ms, Counters* c,
+// When the waiting threads stop (CLOCK_MONOTONIC ns); --until-stop may
+// bring it forward.
+std::atomic<int64_t> g_until{0};
+bool Waiting() { return MonoNanos() < g_until.load(std::memory_order_relaxed); }
+
+void RunTimedLoop(const char* name, const char* what, int block_ms, Counters* c,
                   long (*call)(int timeout_ms, int* err), long want_rc) {
   pthread_setname_np(pthread_self(), name);
   RegisterWaiter();
-  while (MonoNanos() < until) {
+  while (Waiting()) {
     BurnCpu(2000000);
     int err = 0;
     const int64_t t0 = MonoNanos();
@@ -151,10 +163,14 @@ int main(int argc, char** argv) {
   int seconds = 33;
   int block_ms = 700;
   bool inject = false;
+  bool until_stop = false;
   std::string stop_file;
   for (int i = 1; i < argc; i += 2) {
     if (strcmp(argv[i], "--inject-signals") == 0) {
       inject = true;
+      --i;
+    } else if (strcmp(argv[i], "--until-stop") == 0) {
+      until_stop = true;
       --i;
     } else if (i + 1 >= argc) {
       fprintf(stderr, "missing value for %s\n", argv[i]);
@@ -168,7 +184,8 @@ int main(int argc, char** argv) {
     } else if (strcmp(argv[i], "--block-ms") == 0) {
       block_ms = atoi(argv[i + 1]);
     } else {
-      fprintf(stderr, "usage: %s --addr HOST:PORT --seconds N [--block-ms MS] [--stop-file PATH] [--inject-signals]\n",
+      fprintf(stderr, "usage: %s --addr HOST:PORT --seconds N [--block-ms MS] [--stop-file PATH] [--until-stop] "
+              "[--inject-signals]\n",
               argv[0]);
       return 2;
     }
@@ -177,9 +194,10 @@ int main(int argc, char** argv) {
   if (server == nullptr) return 1;
 
   const int64_t until = MonoNanos() + static_cast<int64_t>(seconds) * 1000000000;
+  g_until.store(until);
   std::atomic<bool> stop_busy{false};
   std::vector<std::thread> threads;
-  Counters epoll_c, poll_c, select_c, sleep_c, recv_c, read_c, accept_c, cv_c;
+  Counters epoll_c, poll_c, select_c, sleep_c, sem_c, futex_c, recv_c, read_c, accept_c, cv_c;
 
   // Busy threads keep the profiler's signal flowing.
   for (int i = 0; i < 2; ++i) {
@@ -196,7 +214,7 @@ int main(int argc, char** argv) {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     static int s_ep;
     s_ep = ep;
-    RunTimedLoop("wait-epoll", "epoll_wait", until, block_ms, &epoll_c,
+    RunTimedLoop("wait-epoll", "epoll_wait", block_ms, &epoll_c,
                  [](int ms, int* err) -> long {
                    epoll_event ev;
                    long rc = epoll_wait(s_ep, &ev, 1, ms);
@@ -207,7 +225,7 @@ int main(int argc, char** argv) {
     close(ep);
   });
   threads.emplace_back([&] {
-    RunTimedLoop("wait-poll", "poll", until, block_ms, &poll_c,
+    RunTimedLoop("wait-poll", "poll", block_ms, &poll_c,
                  [](int ms, int* err) -> long {
                    int p[2];
                    if (pipe2(p, O_CLOEXEC) != 0) return -2;
@@ -221,7 +239,7 @@ int main(int argc, char** argv) {
                  0);
   });
   threads.emplace_back([&] {
-    RunTimedLoop("wait-select", "select", until, block_ms, &select_c,
+    RunTimedLoop("wait-select", "select", block_ms, &select_c,
                  [](int ms, int* err) -> long {
                    int p[2];
                    if (pipe2(p, O_CLOEXEC) != 0) return -2;
@@ -238,7 +256,7 @@ int main(int argc, char** argv) {
                  0);
   });
   threads.emplace_back([&] {
-    RunTimedLoop("wait-nanosleep", "nanosleep", until, block_ms, &sleep_c,
+    RunTimedLoop("wait-nanosleep", "nanosleep", block_ms, &sleep_c,
                  [](int ms, int* err) -> long {
                    timespec ts{ms / 1000, (ms % 1000) * 1000000L};
                    long rc = nanosleep(&ts, nullptr);  // no retry: EINTR must not happen
@@ -248,7 +266,7 @@ int main(int argc, char** argv) {
                  0);
   });
   threads.emplace_back([&] {
-    RunTimedLoop("wait-recv", "recv(SO_RCVTIMEO)", until, block_ms, &recv_c,
+    RunTimedLoop("wait-recv", "recv(SO_RCVTIMEO)", block_ms, &recv_c,
                  [](int ms, int* err) -> long {
                    int sv[2];
                    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -2;
@@ -265,11 +283,44 @@ int main(int argc, char** argv) {
                  0);
   });
 
+  threads.emplace_back([&] {
+    RunTimedLoop("wait-sem", "sem_timedwait", block_ms, &sem_c,
+                 [](int ms, int* err) -> long {
+                   sem_t sem;
+                   sem_init(&sem, 0, 0);
+                   timespec ts;
+                   clock_gettime(CLOCK_REALTIME, &ts);
+                   ts.tv_sec += ms / 1000;
+                   ts.tv_nsec += (ms % 1000) * 1000000L;
+                   if (ts.tv_nsec >= 1000000000L) {
+                     ts.tv_sec += 1;
+                     ts.tv_nsec -= 1000000000L;
+                   }
+                   long rc = sem_timedwait(&sem, &ts);
+                   *err = errno;
+                   sem_destroy(&sem);
+                   // A timeout is -1/ETIMEDOUT; EINTR is a violation.
+                   return rc == -1 && *err == ETIMEDOUT ? 0 : (rc == 0 ? -3 : rc);
+                 },
+                 0);
+  });
+  threads.emplace_back([&] {
+    RunTimedLoop("wait-futex", "futex(FUTEX_WAIT, timeout)", block_ms, &futex_c,
+                 [](int ms, int* err) -> long {
+                   static thread_local int word = 0;
+                   timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+                   long rc = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, nullptr, 0);
+                   *err = errno;
+                   return rc == -1 && *err == ETIMEDOUT ? 0 : (rc == 0 ? -3 : rc);
+                 },
+                 0);
+  });
+
   // Waits woken by another thread after a delay.
   threads.emplace_back([&] {
     pthread_setname_np(pthread_self(), "wait-read");
     RegisterWaiter();
-    while (MonoNanos() < until) {
+    while (Waiting()) {
       int p[2];
       if (pipe2(p, O_CLOEXEC) != 0) {
         Failure("read", "pipe2: %s", strerror(errno));
@@ -310,7 +361,7 @@ int main(int argc, char** argv) {
       Failure("accept", "listen socket: %s", strerror(errno));
       return;
     }
-    while (MonoNanos() < until) {
+    while (Waiting()) {
       DelayedEvent ev;
       std::thread connector([&] {
         SleepMs(block_ms);
@@ -338,7 +389,7 @@ int main(int argc, char** argv) {
   threads.emplace_back([&] {
     pthread_setname_np(pthread_self(), "wait-condvar");
     RegisterWaiter();
-    while (MonoNanos() < until) {
+    while (Waiting()) {
       std::mutex mu;
       std::condition_variable cv;
       bool notified = false;
@@ -369,8 +420,8 @@ int main(int argc, char** argv) {
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR2, &sa, nullptr);
-    injector = std::thread([until] {
-      while (MonoNanos() < until) {
+    injector = std::thread([] {
+      while (Waiting()) {
         SleepMs(100);
         std::lock_guard<std::mutex> lock(g_waiters_mu);
         for (pid_t tid : g_waiters) syscall(SYS_tgkill, getpid(), tid, SIGUSR2);
@@ -378,7 +429,12 @@ int main(int argc, char** argv) {
     });
   }
 
-  // Wait for the waiters (they end after `until`), then the busy threads.
+  if (until_stop && !stop_file.empty()) {
+    struct stat st;
+    while (Waiting() && stat(stop_file.c_str(), &st) != 0) SleepMs(50);
+    g_until.store(std::min(g_until.load(), MonoNanos()));
+  }
+  // Wait for the waiters (they end after g_until), then the busy threads.
   for (size_t i = 2; i < threads.size(); ++i) threads[i].join();
   if (!stop_file.empty()) {
     struct stat st;
@@ -395,7 +451,8 @@ int main(int argc, char** argv) {
     const char* name;
     Counters* c;
   } table[] = {{"epoll_wait", &epoll_c}, {"poll", &poll_c},   {"select", &select_c},
-               {"nanosleep", &sleep_c},  {"recv", &recv_c},   {"read", &read_c},
+               {"nanosleep", &sleep_c},  {"sem_timedwait", &sem_c}, {"futex", &futex_c},
+               {"recv", &recv_c},        {"read", &read_c},
                {"accept", &accept_c},    {"condvar", &cv_c}};
   for (const auto& row : table) {
     printf("%-10s %d calls\n", row.name, row.c->calls.load());
