@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cpprof {
 
@@ -30,6 +31,16 @@ struct Options {
   // Listening on a non-loopback address without a token is refused unless
   // this is true. Environment: CPPROF_ALLOW_REMOTE=1.
   bool allow_remote_without_token = false;
+
+  // Browser-origin safety. Requests from other web pages (an `Origin` that
+  // is not the endpoint's own, `Sec-Fetch-Site: cross-site` or `same-site`)
+  // are always refused with 403. Without a token, the `Host` header must also
+  // be an IP address, `localhost` (or a `.localhost` name) or one of these
+  // names, so a page cannot reach the endpoint through a DNS name re-pointed
+  // at 127.0.0.1 (DNS rebinding). ".example.com" allows every name under it;
+  // "*" turns the Host check off. Environment: CPPROF_ALLOWED_HOSTS
+  // (comma-separated).
+  std::vector<std::string> allowed_hosts;
 
   // CPU profiles: samples per second of CPU time per thread when the request
   // has no `hz` parameter, and the largest `hz` a request may ask for.

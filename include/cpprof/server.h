@@ -51,7 +51,7 @@ class CPPROF_API Server {
 
 // Starts the process-wide listener from the environment: CPPROF_ADDR (if
 // unset, nothing starts and OK is returned), CPPROF_TOKEN,
-// CPPROF_ALLOW_REMOTE. Called automatically when the library is loaded with
+// CPPROF_ALLOW_REMOTE, CPPROF_ALLOWED_HOSTS and the profiles' settings. Called automatically when the library is loaded with
 // CPPROF_ADDR set (linked or LD_PRELOADed).
 CPPROF_API Status StartFromEnvironment();
 

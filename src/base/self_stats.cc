@@ -121,6 +121,8 @@ std::vector<StatLine> CollectSelfStats() {
   add("cpu_profiles_served_total", c.cpu_profiles_served.load(), "CPU profile requests completed.");
   add("http_requests_total", c.http_requests.load(), "HTTP requests handled.");
   add("http_rejected_total", c.http_rejected.load(), "Requests or connections refused or answered with an error.");
+  add("http_forbidden_origin_total", c.http_forbidden_origin.load(),
+      "Requests refused as coming from another web page or naming a Host that is not this endpoint.");
   add("own_threads_cpu_seconds_total", OwnThreadsCpuNanos() / 1e9,
       "CPU time of cpprof's own threads (HTTP workers, sampling manager).");
   std::vector<std::pair<const char*, size_t (*)()>> users;

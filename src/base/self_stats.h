@@ -36,6 +36,7 @@ struct SelfCounters {
   std::atomic<uint64_t> cpu_profiles_served{0};
   std::atomic<uint64_t> http_requests{0};
   std::atomic<uint64_t> http_rejected{0};        // refused connections and 4xx/5xx answers
+  std::atomic<uint64_t> http_forbidden_origin{0};  // 403s of the browser-origin checks
 };
 // A constant-initialised global (no guard variable), so the handler can
 // reach it without locks.

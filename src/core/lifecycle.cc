@@ -25,6 +25,7 @@
 
 #include "base/raw_log.h"
 #include "cpprof/server.h"
+#include "http/origin_policy.h"
 #include "profiles/cpu/cpu_profiler.h"
 #include "profiles/contention/contention_source.h"
 #include "profiles/cpu/cpu_source.h"
@@ -80,6 +81,9 @@ void RegisterBuiltinSources() {
 Options ApplyEnvironment(Options o) {
   if (const char* v = getenv("CPPROF_ADDR"); v != nullptr && *v != '\0') o.address = v;
   if (const char* v = getenv("CPPROF_TOKEN"); v != nullptr && *v != '\0') o.token = v;
+  if (const char* v = getenv("CPPROF_ALLOWED_HOSTS"); v != nullptr && *v != '\0') {
+    o.allowed_hosts = internal::SplitHostList(v);
+  }
   if (const char* v = getenv("CPPROF_ALLOW_REMOTE"); v != nullptr && strcmp(v, "1") == 0) {
     o.allow_remote_without_token = true;
   }

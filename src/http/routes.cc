@@ -5,10 +5,12 @@
 //
 // Order of checks, each answering through ServeError():
 //   1. target size (414), path outside the prefix (404), malformed query (400);
-//   2. authentication when a token is configured (401 + WWW-Authenticate),
+//   2. browser-origin safety (403, http/origin_policy.h): another page's
+//      requests and, without a token, Host names that are not this endpoint;
+//   3. authentication when a token is configured (401 + WWW-Authenticate),
 //      before routing, so an unauthenticated client learns nothing about
 //      which profile kinds exist;
-//   3. the route table (404 "Unknown profile: <name>" for names nobody
+//   4. the route table (404 "Unknown profile: <name>" for names nobody
 //      registered), then the method (405 + Allow).
 // The `token` query parameter is removed before anything reaches a handler
 // or a profile source, so it never shows up in profiles or logs; when it was
@@ -142,6 +144,15 @@ void Dispatch(const Request& request, const EndpointConfig& config, Response* re
     return;
   }
 
+  // Before authentication: another web page learns nothing, not even
+  // whether a token is needed, and starts nothing.
+  std::string why;
+  if (!OriginAllowed(request.headers, config.origin, config.token.empty(), &why)) {
+    GetSelfCounters().http_forbidden_origin.fetch_add(1, std::memory_order_relaxed);
+    ServeError(response, 403, why);
+    return;
+  }
+
   RouteContext ctx;
   bool via_query = false;
   if (!config.token.empty() && !Authenticated(request, all_params, config.token, &via_query)) {
@@ -239,6 +250,7 @@ Status ValidateOptions(const Options& options) {
 EndpointConfig EndpointConfigFromOptions(const Options& options) {
   EndpointConfig c;
   c.token = options.token;
+  c.origin.allowed_hosts = options.allowed_hosts;
   c.limits.cpu_default_hz = options.cpu_default_hz;
   c.limits.cpu_max_hz = options.cpu_max_hz;
   c.limits.max_profile_seconds = options.max_profile_seconds;

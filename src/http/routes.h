@@ -20,6 +20,7 @@
 #include "cpprof/options.h"
 #include "cpprof/status.h"
 #include "http/http_util.h"
+#include "http/origin_policy.h"
 #include "http/web_assets.h"
 #include "registry/profile_source.h"
 
@@ -33,6 +34,7 @@ struct EndpointConfig {
   size_t max_body_bytes = 1024 * 1024;
   size_t max_target_bytes = 16 * 1024;
   size_t max_query_params = 64;
+  OriginPolicy origin;          // browser-origin checks (origin_policy.h)
 };
 
 // Checks the options: sane limits, a parseable address, and the security

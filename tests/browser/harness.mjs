@@ -154,7 +154,9 @@ export async function launchBrowser() {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // A name that resolves to 127.0.0.1, as a DNS-rebinding attacker's would.
+      '--host-resolver-rules=MAP evil.test 127.0.0.1, MAP *.evil.test 127.0.0.1'],
     viewport: { width: 1280, height: 800 },
     timeout: 120000,
   });

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { artifactsDir, launchBrowser, repo, startDemo, startDevServer } from './harness.mjs';
@@ -687,6 +688,71 @@ describe('flame-graph page', { timeout: 600000 }, () => {
     assert.match(frames, /^main$/m);
     assert.match(frames, /^\[running\]$/m);
     await page.close();
+  });
+
+  test('other web pages cannot read or start a profile, not even through a name that resolves to 127.0.0.1', async () => {
+    if (!process.env.CPPROF_DEMO) return;  // the origin checks are the library's, not the dev server's
+    // A fresh endpoint, so "no CPU profile ran" can be read from its stats.
+    const demo = await startDemo(process.env.CPPROF_DEMO);
+    const attacker = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<!doctype html><title>somebody else\'s page</title>');
+    });
+    await new Promise((r) => attacker.listen(0, '127.0.0.1', r));
+    const aport = attacker.address().port;
+    const stat = async (name) => {
+      const text = await (await fetch(demo.base + '/debug/pprof/stats')).text();
+      const m = new RegExp('^' + name + ' (\\S+)$', 'm').exec(text);
+      assert.ok(m, name + ' not on the stats page');
+      return Number(m[1]);
+    };
+    const page = await browser.context.newPage();  // not newPage(): these requests are foreign on purpose
+    try {
+      const cmdline = await (await fetch(demo.base + '/debug/pprof/cmdline')).text();
+      assert.ok(cmdline.length > 0);
+      const forbidden0 = await stat('cpprof_http_forbidden_origin_total');
+      const attempt = (target) => page.evaluate(async (t) => {
+        const out = {};
+        // A CORS read (Origin sent), a no-cors GET (cross-site or same-site), an <img>.
+        try { const r = await fetch(t + '/debug/pprof/cmdline'); out.read = r.status + ':' + await r.text(); } catch (e) { out.read = 'refused'; }
+        try { await fetch(t + '/debug/pprof/profile?seconds=30&hz=1000', { mode: 'no-cors' }); out.start = 'sent'; } catch (e) { out.start = 'error'; }
+        await new Promise((r) => { const i = new Image(); i.onload = i.onerror = r; i.src = t + '/debug/pprof/profile?seconds=30'; });
+        return out;
+      }, target);
+      // A cross-site page, and a same-site one (127.0.0.1 on another port).
+      for (const origin of ['http://evil.test:' + aport, 'http://127.0.0.1:' + aport]) {
+        await page.goto(origin + '/');
+        const out = await attempt(demo.base);
+        assert.equal(out.read, 'refused', origin + ' read the command line: ' + out.read);
+      }
+      // DNS rebinding: the attacker's name now resolves to 127.0.0.1, so
+      // http://evil.test:PORT is, to the browser, the endpoint's own origin.
+      const direct = await page.goto('http://evil.test:' + demo.port + '/debug/pprof/cmdline');
+      assert.equal(direct.status(), 403);
+      const body = await page.evaluate(() => document.body.innerText);
+      assert.match(body, /DNS rebinding/);
+      assert.ok(!body.includes(cmdline.split('\0')[0]), 'the rebound page saw the command line');
+      const same = await page.evaluate(async () => {
+        const r = await fetch('/debug/pprof/profile?seconds=30');
+        return r.status + ':' + await r.text();
+      });
+      assert.match(same, /^403:Forbidden: Host "evil\.test"/);
+      assert.equal((await page.goto('http://evil.test:' + demo.port + '/debug/pprof/ui/')).status(), 403);
+      // 2 pages x (read + no-cors + img) + the rebound page, its fetch and its ui/.
+      const forbidden = (await stat('cpprof_http_forbidden_origin_total')) - forbidden0;
+      assert.ok(forbidden >= 9, 'only ' + forbidden + ' requests were refused');
+      assert.equal(await stat('cpprof_cpu_signals_total'), 0, 'a refused request started a CPU profile');
+      // The endpoint's own page, by address and by localhost, still works.
+      for (const base of [demo.base, 'http://localhost:' + demo.port]) {
+        const r = await page.goto(base + '/debug/pprof/ui/?source=heap');
+        assert.equal(r.status(), 200, base);
+        await waitLoaded(page);
+      }
+    } finally {
+      await page.close();
+      await new Promise((r) => attacker.close(r));
+      await demo.stop();
+    }
   });
 
   test('no foreign requests and no script errors (CSP)', () => {

@@ -5,7 +5,7 @@
 #   errors in Go's format, oversized heads and bodies, a connection storm,
 #   idle keep-alive clients not starving others, cancellation when a client
 #   goes away, no fd/thread leak, Basic auth in the URL, and the refusal to
-#   listen on a non-loopback address without a token.
+#   listen on a non-loopback address without a token, browser-origin checks.
 # Usage: http_test.sh path/to/cpprof_http_test_server
 set -u
 
@@ -151,8 +151,8 @@ start_server ka --addr 127.0.0.1:0 --max-workers 2 --keep-alive-ms 60000 || exit
 KA=$SPID
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
 exec 4<>"/dev/tcp/127.0.0.1/$PORT"
-printf 'GET /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n' >&3
-printf 'GET /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n' >&4
+printf 'GET /debug/pprof/symbol HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&3
+printf 'GET /debug/pprof/symbol HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&4
 read -r -t 5 line3 <&3
 read -r -t 5 line4 <&4
 check "first keep-alive client answered" test "${line3%$'\r'}" = "HTTP/1.1 200 OK"
@@ -162,6 +162,19 @@ check "second keep-alive client answered" test "${line4%$'\r'}" = "HTTP/1.1 200 
 code=$(curl_status "$BASE/cmdline" --max-time 10)
 check "third client answered while two idle keep-alive connections are open" test "$code" = 200
 exec 3>&- 4>&-
+
+# Browser-origin safety on the listener without a token: another page's
+# requests and names that are not this endpoint are 403, before anything
+# runs; curl and go tool pprof style requests are served.
+check "Host 127.0.0.1 is served" test "$(curl_status "$BASE/cmdline")" = 200
+check "Host localhost is served" test "$(curl_status "http://localhost:$PORT/debug/pprof/cmdline")" = 200
+code=$(curl_status "$BASE/cmdline" -H "Host: rebound.example:$PORT")
+check "a DNS name in Host is 403 (got $code)" test "$code" = 403
+curl -s -o "$WORK/b403" "$BASE/cmdline" -H "Host: rebound.example:$PORT"
+check "the 403 says why" grep -q 'DNS rebinding' "$WORK/b403"
+check "a foreign Origin is 403" test "$(curl_status "$BASE/symbol" --data-binary 0x1 -H 'Origin: http://attacker.example')" = 403
+check "Sec-Fetch-Site: cross-site is 403" test "$(curl_status "$BASE/slow?ms=60000" -H 'Sec-Fetch-Site: cross-site')" = 403
+check "the endpoint's own Origin is served" test "$(curl_status "$BASE/symbol" --data-binary 0x1 -H "Origin: http://127.0.0.1:$PORT")" = 200
 stop_server "$KA"
 
 # --- security policy --------------------------------------------------------

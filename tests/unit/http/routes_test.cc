@@ -357,3 +357,76 @@ TEST_CASE("Handle uses the configuration set by Configure") {
   req.target = "/debug/pprof/fakeproto";
   CHECK(cpprof::Handle(req).status == 200);
 }
+
+TEST_CASE("Without a token, Host must be an IP literal, localhost or an allowed name (DNS rebinding)") {
+  for (const char* host : {"127.0.0.1:6060", "127.0.0.1", "[::1]:6060", "localhost:6060", "LOCALHOST", "localhost.:6060",
+                           "app.localhost:6060", "10.1.2.3:80", "[fe80::1]"}) {
+    CAPTURE(host);
+    CHECK(Get("/debug/pprof/fakeproto", EndpointConfig(), {{"Host", host}}).status == 200);
+  }
+  for (const char* host : {"attacker.example:6060", "attacker.example", "localhost.attacker.example:6060",
+                           "127.0.0.1.nip.io:6060", "evil.test"}) {
+    CAPTURE(host);
+    Response r = Get("/debug/pprof/fakeproto", EndpointConfig(), {{"Host", host}});
+    CheckGoError(r, 403);
+    CHECK(r.body.find("DNS rebinding") != std::string::npos);
+    CHECK(r.body.find("CPPROF_ALLOWED_HOSTS") != std::string::npos);
+  }
+  // The index and the page are guarded as much as the profiles.
+  CheckGoError(Get("/debug/pprof/", EndpointConfig(), {{"Host", "evil.test:6060"}}), 403);
+  CheckGoError(Get("/debug/pprof/ui/", EndpointConfig(), {{"Host", "evil.test:6060"}}), 403);
+  CheckGoError(Get("/debug/pprof/cmdline", EndpointConfig(), {{"Host", "evil.test:6060"}}), 403);
+  // Malformed and repeated Host headers.
+  for (const char* host : {"a b", "[::1", "[::1]x", "host:port", "[nothex]:1", "h:1:2", ""}) {
+    CAPTURE(host);
+    CheckGoError(Get("/debug/pprof/fakeproto", EndpointConfig(), {{"Host", host}}), 403);
+  }
+  CheckGoError(Get("/debug/pprof/fakeproto", EndpointConfig(), {{"Host", "127.0.0.1"}, {"host", "evil.test"}}), 403);
+  // No Host at all (HTTP/1.0 tools): served.
+  CHECK(Get("/debug/pprof/fakeproto").status == 200);
+
+  EndpointConfig allowed;
+  allowed.origin.allowed_hosts = {"Profiler.Internal", ".corp.example"};
+  CHECK(Get("/debug/pprof/fakeproto", allowed, {{"Host", "profiler.internal:6060"}}).status == 200);
+  CHECK(Get("/debug/pprof/fakeproto", allowed, {{"Host", "db7.corp.example"}}).status == 200);
+  CHECK(Get("/debug/pprof/fakeproto", allowed, {{"Host", "corp.example"}}).status == 403);
+  CHECK(Get("/debug/pprof/fakeproto", allowed, {{"Host", "profiler.internal.evil.test"}}).status == 403);
+  allowed.origin.allowed_hosts = {"*"};
+  CHECK(Get("/debug/pprof/fakeproto", allowed, {{"Host", "anything.example"}}).status == 200);
+
+  // With a token the name is not checked (the token is the guard), the token still is.
+  CHECK(Get("/debug/pprof/fakeproto", WithToken("s3cret"), {{"Host", "profiler.example"}, {"Authorization", "Bearer s3cret"}})
+            .status == 200);
+  CheckGoError(Get("/debug/pprof/fakeproto", WithToken("s3cret"), {{"Host", "profiler.example"}}), 401);
+}
+
+TEST_CASE("Requests from other web pages are 403 with or without a token; the endpoint's own page is served") {
+  const cpprof::internal::HeaderList own = {{"Host", "127.0.0.1:6060"}, {"Origin", "http://127.0.0.1:6060"},
+                                            {"Sec-Fetch-Site", "same-origin"}};
+  CHECK(Get("/debug/pprof/fakeproto", EndpointConfig(), own).status == 200);
+  CHECK(Get("/debug/pprof/fakeproto", EndpointConfig(), {{"Host", "localhost"}, {"Origin", "http://LocalHost:80"}}).status == 200);
+  CHECK(Get("/debug/pprof/fakeproto", EndpointConfig(), {{"Host", "127.0.0.1:6060"}, {"Sec-Fetch-Site", "none"}}).status == 200);
+  CHECK(Get("/debug/pprof/symbol", EndpointConfig(), own, "POST", "0x1").status == 200);
+
+  for (const EndpointConfig& config : {EndpointConfig(), WithToken("s3cret")}) {
+    const std::string auth = config.token.empty() ? "" : "Bearer s3cret";
+    auto with = [&](cpprof::internal::HeaderList h) {
+      if (!auth.empty()) h.emplace_back("Authorization", auth);
+      return h;
+    };
+    for (const cpprof::internal::HeaderList& h : {
+             with({{"Host", "127.0.0.1:6060"}, {"Origin", "http://attacker.example"}}),
+             with({{"Host", "127.0.0.1:6060"}, {"Origin", "http://127.0.0.1:8080"}}),  // another port is another origin
+             with({{"Host", "127.0.0.1:6060"}, {"Origin", "https://127.0.0.1:6061"}}),
+             with({{"Host", "127.0.0.1:6060"}, {"Origin", "null"}}),  // sandboxed frames, file:// pages
+             with({{"Origin", "http://127.0.0.1:6060"}}),             // an Origin but no Host
+             with({{"Host", "127.0.0.1:6060"}, {"Sec-Fetch-Site", "cross-site"}}),  // <img>, <script>, no-cors fetch
+             with({{"Host", "127.0.0.1:6060"}, {"Sec-Fetch-Site", "same-site"}}),   // a page on localhost:other
+         }) {
+      Response r = Get("/debug/pprof/fakeproto?seconds=600", config, h);
+      CheckGoError(r, 403);
+      CHECK(r.body.find("Forbidden") == 0);
+      CheckGoError(Get("/debug/pprof/symbol", config, h, "POST", "0x1"), 403);
+    }
+  }
+}

@@ -149,7 +149,7 @@ TEST_CASE("Server binds port 0, serves a request and stops without leaking fds o
     cpprof::Server server(LocalOptions());
     REQUIRE(server.Start().ok());
     REQUIRE(server.port() > 0);
-    Reply r = Fetch(server.port(), "GET /debug/pprof/cmdline HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    Reply r = Fetch(server.port(), "GET /debug/pprof/cmdline HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     CHECK(r.status == 200);
     CHECK(r.head.find("Content-Type: text/plain; charset=utf-8\r\n") != std::string::npos);
     CHECK(r.head.find("X-Content-Type-Options: nosniff\r\n") != std::string::npos);
@@ -218,12 +218,12 @@ TEST_CASE("Keep-alive connections carry several requests, pipelined ones include
   REQUIRE(server.Start().ok());
   int fd = Connect(server.port());
   std::string buffer;
-  SendAll(fd, "GET /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n");
+  SendAll(fd, "GET /debug/pprof/symbol HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   Reply r1 = ReadReply(fd, &buffer);
   CHECK(r1.status == 200);
   CHECK(r1.body == "num_symbols: 1\n");
   CHECK(r1.head.find("Connection: close") == std::string::npos);
-  SendAll(fd, "GET /debug/pprof/nosuch HTTP/1.1\r\nHost: x\r\n\r\nHEAD /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n");
+  SendAll(fd, "GET /debug/pprof/nosuch HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nHEAD /debug/pprof/symbol HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   Reply r2 = ReadReply(fd, &buffer);
   CHECK(r2.status == 404);
   CHECK(r2.head.find("X-Go-Pprof: 1\r\n") != std::string::npos);
@@ -240,7 +240,7 @@ TEST_CASE("POST /symbol with Expect: 100-continue gets the interim answer and th
   cpprof::Server server(LocalOptions());
   REQUIRE(server.Start().ok());
   int fd = Connect(server.port());
-  SendAll(fd, "POST /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  SendAll(fd, "POST /debug/pprof/symbol HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
   std::string buffer;
   Reply interim = ReadReply(fd, &buffer);
   CHECK(interim.status == 100);
@@ -261,13 +261,13 @@ TEST_CASE("Idle keep-alive connections do not hold workers") {
   int idle[2];
   for (int& fd : idle) {
     fd = Connect(server.port());
-    SendAll(fd, "GET /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n");
+    SendAll(fd, "GET /debug/pprof/symbol HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     std::string buffer;
     CHECK(ReadReply(fd, &buffer).status == 200);
   }
   // With pinned workers this would wait out the 60 s keep-alive timeout and
   // fail on the client's 10 s receive timeout.
-  Reply r = Fetch(server.port(), "GET /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\n\r\n");
+  Reply r = Fetch(server.port(), "GET /debug/pprof/symbol HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   CHECK(r.status == 200);
   for (int fd : idle) close(fd);
   server.Stop();
@@ -280,7 +280,7 @@ TEST_CASE("A client that disconnects cancels its running request") {
   int started = fakes.slow->started.load();
   int cancelled = fakes.slow->cancelled.load();
   int fd = Connect(server.port());
-  SendAll(fd, "GET /debug/pprof/fakeslow?seconds=60 HTTP/1.1\r\nHost: x\r\n\r\n");
+  SendAll(fd, "GET /debug/pprof/fakeslow?seconds=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   REQUIRE(WaitFor([&] { return fakes.slow->started.load() > started; }));
   close(fd);
   CHECK(WaitFor([&] { return fakes.slow->cancelled.load() > cancelled; }));
@@ -294,7 +294,7 @@ TEST_CASE("Stop cancels running requests and returns") {
   int started = fakes.slow->started.load();
   int cancelled = fakes.slow->cancelled.load();
   int fd = Connect(server.port());
-  SendAll(fd, "GET /debug/pprof/fakeslow?seconds=60 HTTP/1.1\r\nHost: x\r\n\r\n");
+  SendAll(fd, "GET /debug/pprof/fakeslow?seconds=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   REQUIRE(WaitFor([&] { return fakes.slow->started.load() > started; }));
   server.Stop();
   CHECK(fakes.slow->cancelled.load() > cancelled);
