@@ -12,7 +12,7 @@ namespace cpprof {
 namespace internal {
 namespace {
 
-constexpr uintptr_t kGuessWindowBytes = 2048;
+constexpr uintptr_t kGuessWindowBytes = 8192;  // sanitizer interceptors keep >2 KiB frames
 constexpr int kMaxGuesses = 24;
 constexpr int kMaxDepth = 256;
 

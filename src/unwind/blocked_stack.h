@@ -10,7 +10,7 @@
 // computes its CFA from rbp, which was still live in the register when the
 // thread entered the kernel and is not saved anywhere /proc shows. Then the
 // frame pointer is guessed: from the stack pointer where the walk stopped,
-// every slot X of the next 2 KiB with [X + 8] a return address (executable,
+// every slot X of the next 8 KiB with [X + 8] a return address (executable,
 // right after a call instruction) is tried as rbp, in address order; the
 // first guess that walks to a thread entry wins, otherwise the deepest
 // walk. [X] (the caller's rbp) is not checked: a caller built without frame
