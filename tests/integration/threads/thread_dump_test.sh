@@ -37,7 +37,13 @@ for ((i = 0; i < 20; i++)); do
     signalled=$((signalled + 1))
   fi
 done
-((signalled > 0)) || { show "$WORK/sig.txt" 20000; fail "signal=1 never gave a busy thread's stack"; }
+# ThreadSanitizer defers an asynchronous signal to the thread's next
+# intercepted call and hands the handler the context saved at delivery, by
+# then stale: the dumps must still succeed without EINTR, but a busy
+# thread's stack from the signal is not required there.
+if [[ "${CPPROF_TEST_SANITIZE:-}" != *thread* ]]; then
+  ((signalled > 0)) || { show "$WORK/sig.txt" 20000; fail "signal=1 never gave a busy thread's stack"; }
+fi
 log "signal=1: a busy thread's stack in $signalled of 20 dumps"
 curl -sf "$BASE/debug/pprof/stats" | grep thread_dump_ || true
 touch "$WORK/stop"
