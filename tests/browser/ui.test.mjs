@@ -111,6 +111,12 @@ async function inkedPixels(page, predicate = 'any') {
 }
 
 // CSS position (page coordinates) of the widest node at `depth` in the current graph.
+// Resolves after two animation frames: pending resize and draw callbacks
+// have run.
+async function settle(page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
 async function nodePoint(page, depth) {
   return page.evaluate((dep) => {
     const app = window.cpprofApp;
@@ -237,11 +243,19 @@ describe('flame-graph page', { timeout: 600000 }, () => {
     await page.keyboard.press('Escape');
     assert.equal(await page.locator('#matched').textContent(), '');
 
-    // Hover shows the tooltip with self and total.
-    const p = await nodePoint(page, 2);
-    await page.mouse.move(p.x, p.y);
-    await page.waitForSelector('#tooltip:not([hidden])');
-    assert.equal(await page.locator('#tip-name').textContent(), p.name);
+    // Hover shows the tooltip with self and total. Clearing the search may
+    // resize the flame view a frame later (its ResizeObserver), moving the
+    // rows: measure once the layout has settled, and again if it moved.
+    let p, tipName;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await settle(page);
+      p = await nodePoint(page, 2);
+      await page.mouse.move(p.x, p.y);
+      await page.waitForSelector('#tooltip:not([hidden])');
+      tipName = await page.locator('#tip-name').textContent();
+      if (tipName === p.name) break;
+    }
+    assert.equal(tipName, p.name);
     assert.match(await page.locator('#tip-values').textContent(), /Total: .*\(.*%\) · Self: /);
     // Click zooms: breadcrumb and URL follow.
     await page.mouse.click(p.x, p.y);
