@@ -110,16 +110,25 @@ struct Options {
 
   // Own listener limits. Connections beyond max_connections are closed at
   // once; a request whose head exceeds max_header_bytes gets 431, a body
-  // beyond max_body_bytes gets 413. A client that sends nothing for
-  // read_timeout_ms is dropped; idle keep-alive connections are closed after
-  // keep_alive_timeout_ms. Requests run on up to max_workers threads, started
-  // on demand; idle connections never hold a worker.
-  int max_connections = 64;
+  // beyond max_body_bytes gets 413. A request must arrive whole within
+  // read_timeout_ms of its first byte (else 408), and a response must be
+  // sent within write_timeout_ms (else the connection is closed); idle
+  // keep-alive connections are closed after keep_alive_timeout_ms. Requests
+  // run on up to max_workers threads, started on demand; neither idle
+  // connections nor slow readers hold a worker (responses are sent by the
+  // event loop). At most max_long_requests requests that wait (a CPU
+  // profile, any `seconds=N` delta) run at once, so the other workers stay
+  // free for the index, stats, symbol and the page; one more gets 429.
+  // 0 means max_workers - 4 (at least 1). One connection carries at most one
+  // request at a time, so max_connections also bounds the work queue.
+  int max_connections = 128;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;
   int read_timeout_ms = 10000;
+  int write_timeout_ms = 60000;
   int keep_alive_timeout_ms = 15000;
   int max_workers = 16;
+  int max_long_requests = 0;
 };
 
 }  // namespace cpprof

@@ -123,6 +123,12 @@ std::vector<StatLine> CollectSelfStats() {
   add("http_rejected_total", c.http_rejected.load(), "Requests or connections refused or answered with an error.");
   add("http_forbidden_origin_total", c.http_forbidden_origin.load(),
       "Requests refused as coming from another web page or naming a Host that is not this endpoint.");
+  add("http_long_refused_total", c.http_long_refused.load(),
+      "Requests that wait (CPU profiles, seconds=N deltas) answered 429: max_long_requests were running.");
+  add("http_write_timeouts_total", c.http_write_timeouts.load(),
+      "Responses not sent within write_timeout_ms (the connection was closed).");
+  add("http_long_running", c.http_long_running.load(), "Requests that wait (CPU profiles, deltas) running now.");
+  add("http_sending", c.http_sending.load(), "Responses the event loop is sending now (slow readers included).");
   add("own_threads_cpu_seconds_total", OwnThreadsCpuNanos() / 1e9,
       "CPU time of cpprof's own threads (HTTP workers, sampling manager).");
   std::vector<std::pair<const char*, size_t (*)()>> users;

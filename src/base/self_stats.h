@@ -37,6 +37,10 @@ struct SelfCounters {
   std::atomic<uint64_t> http_requests{0};
   std::atomic<uint64_t> http_rejected{0};        // refused connections and 4xx/5xx answers
   std::atomic<uint64_t> http_forbidden_origin{0};  // 403s of the browser-origin checks
+  std::atomic<uint64_t> http_long_refused{0};    // 429s: max_long_requests already running
+  std::atomic<uint64_t> http_write_timeouts{0};  // responses not sent within write_timeout_ms
+  std::atomic<int64_t> http_long_running{0};     // waiting requests (CPU profiles, deltas) now
+  std::atomic<int64_t> http_sending{0};          // responses the event loop is sending now
 };
 // A constant-initialised global (no guard variable), so the handler can
 // reach it without locks.

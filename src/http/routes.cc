@@ -239,10 +239,12 @@ Status ValidateOptions(const Options& options) {
     return Status(StatusCode::kInvalidArgument, "max_profile_seconds must be positive");
   }
   if (options.max_connections <= 0 || options.max_workers <= 0 || options.max_header_bytes < 256 ||
-      options.read_timeout_ms <= 0 || options.keep_alive_timeout_ms < 0) {
+      options.read_timeout_ms <= 0 || options.write_timeout_ms <= 0 || options.keep_alive_timeout_ms < 0 ||
+      options.max_long_requests < 0) {
     return Status(StatusCode::kInvalidArgument,
                   "max_connections and max_workers must be positive, max_header_bytes at least 256, "
-                  "read_timeout_ms positive and keep_alive_timeout_ms not negative");
+                  "read_timeout_ms and write_timeout_ms positive, keep_alive_timeout_ms and "
+                  "max_long_requests not negative");
   }
   return Status();
 }

@@ -8,11 +8,19 @@
 // the first byte of a request), the head limit (431), the body limit from
 // Content-Length (413), no chunked bodies (411), max_connections (a new
 // connection beyond it gets a 503 and is closed at once). A complete request
-// goes to the WorkerPool; the worker runs Handle(), writes the response
-// (blocking with a timeout) and hands the connection back through a queue
-// and an eventfd. So an idle keep-alive connection never holds a worker -
-// the flaw of cpp-httplib 0.11, where each open connection pins a pool
-// thread and a third client waits out the keep-alive timeout.
+// goes to the WorkerPool; the worker runs Handle() and hands the connection
+// back with its response through a queue and an eventfd; the loop sends the
+// response without blocking (POLLOUT), within write_timeout_ms in total. So
+// neither an idle keep-alive connection nor a client that reads slowly (or
+// not at all) holds a worker - the flaw of cpp-httplib 0.11, where each
+// open connection pins a pool thread and a third client waits out the
+// keep-alive timeout.
+//
+// Requests that wait (a CPU profile, any `seconds=N` delta) are limited to
+// max_long_requests at once (429 beyond, with Retry-After), which keeps
+// max_workers - max_long_requests workers for the quick answers: index,
+// stats, symbol, the page. One connection has at most one request in
+// flight, so the task queue is bounded by max_connections.
 //
 // While a worker serves a request the loop keeps polling the socket for
 // POLLRDHUP only: the client closing its side sets the connection's
@@ -37,19 +45,23 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/raw_log.h"
 #include "base/self_stats.h"
+#include "http/http_util.h"
 #include "http/listen_address.h"
 #include "http/request_parser.h"
 #include "http/response_writer.h"
@@ -78,7 +90,7 @@ int64_t NowMs() {
 std::string Errno(const char* what) { return std::string(what) + ": " + strerror(errno); }
 
 struct Connection {
-  enum class State { kReading, kBusy, kDraining };
+  enum class State { kReading, kBusy, kWriting, kDraining };
   int fd = -1;
   State state = State::kReading;
   std::string in;               // received, not yet consumed
@@ -91,7 +103,27 @@ struct Connection {
   std::atomic<bool> cancelled{false};
   // Set by the worker before handing the connection back.
   bool keep_alive = false;
+  std::string out_head;         // the response being sent (kWriting)
+  std::string out_body;
+  size_t out_done = 0;          // bytes of out_head + out_body sent
+  bool long_request = false;    // counted in long_in_flight while busy
 };
+
+// Whether a request waits before it answers: a CPU profile (always a
+// window), or any request with seconds=N, N > 0.
+bool IsLongRequest(const std::string& target) {
+  std::string path, query;
+  SplitTarget(target, &path, &query);
+  const size_t slash = path.find_last_of('/');
+  const std::string_view last = std::string_view(path).substr(slash == std::string::npos ? 0 : slash + 1);
+  if (last == "profile") return true;
+  std::vector<QueryParam> params;
+  if (!ParseQuery(query, 64, &params)) return false;  // the handler answers 400 at once
+  for (const QueryParam& p : params) {
+    if (p.key == "seconds" && !p.value.empty() && p.value != "0") return true;
+  }
+  return false;
+}
 
 // Best-effort non-blocking write of a small answer from the loop thread.
 void WriteNow(int fd, const std::string& data) {
@@ -108,6 +140,7 @@ std::string ErrorAnswer(int status, const std::string& text) {
   Response r;
   ServeError(&r, status, text);
   SetHeader(&r, "X-Content-Type-Options", "nosniff");
+  if (status == 429 || status == 503) SetHeader(&r, "Retry-After", "1");
   return SerializeResponseHead(r, /*keep_alive=*/false, /*http10=*/false) + r.body;
 }
 
@@ -140,6 +173,9 @@ struct Server::Impl {
   std::mutex returned_mu;
   std::vector<ConnPtr> returned;
 
+  int max_long = 1;                // resolved max_long_requests
+  std::atomic<int> long_in_flight{0};
+
   Status StartLocked();
   void StopLocked();
   void Loop();
@@ -151,6 +187,9 @@ struct Server::Impl {
   void Dispatch(const ConnPtr& c);
   void Serve(const ConnPtr& c, Request request, bool keep_alive, bool http10, bool head_only);
   void TakeReturned();
+  void EndLong(const ConnPtr& c);
+  void OnWritable(const ConnPtr& c);
+  void CloseConn(const ConnPtr& c);
   void CloseConn(size_t index);
   void CloseAll();
 };
@@ -208,6 +247,8 @@ Status Server::Impl::StartLocked() {
   internal::SetEndpointConfig(config);
   internal::RegisterBuiltinSources();
   internal::Registry::Global().ConfigureAll(options);
+  max_long = options.max_long_requests > 0 ? std::min(options.max_long_requests, options.max_workers)
+                                           : std::max(1, options.max_workers - 4);
   pool = std::make_unique<internal::WorkerPool>(options.max_workers, internal::kWorkerIdleExitMs,
                                                 options.cpu_signal);
   s = internal::StartOwnThread("cpprof-http", options.cpu_signal, [this] { Loop(); }, &loop_thread);
@@ -241,7 +282,20 @@ void Server::Impl::StopLocked() {
   internal::g_server_running = false;
 }
 
+void Server::Impl::CloseConn(const ConnPtr& c) {
+  for (size_t i = 0; i < conns.size(); ++i) {
+    if (conns[i] == c) {
+      CloseConn(i);
+      return;
+    }
+  }
+}
+
 void Server::Impl::CloseConn(size_t index) {
+  if (conns[index]->state == Connection::State::kWriting) {
+    internal::GetSelfCounters().http_sending.fetch_sub(1, std::memory_order_relaxed);
+    conns[index]->state = Connection::State::kDraining;
+  }
   close(conns[index]->fd);
   conns[index]->fd = -1;
   conns[index] = conns.back();
@@ -250,6 +304,9 @@ void Server::Impl::CloseConn(size_t index) {
 
 void Server::Impl::CloseAll() {
   for (auto& c : conns) {
+    if (c->state == Connection::State::kWriting) {
+      internal::GetSelfCounters().http_sending.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
   }
@@ -262,25 +319,65 @@ void Server::Impl::TakeReturned() {
     std::lock_guard<std::mutex> lock(returned_mu);
     back.swap(returned);
   }
-  int64_t now = internal::NowMs();
   for (ConnPtr& c : back) {
-    if (!c->keep_alive || c->cancelled.load() || stopping.load()) {
-      for (size_t i = 0; i < conns.size(); ++i) {
-        if (conns[i] == c) {
-          CloseConn(i);
-          break;
-        }
-      }
+    if (c->cancelled.load() || stopping.load()) {
+      CloseConn(c);
       continue;
     }
-    c->state = Connection::State::kReading;
-    c->have_head = false;
-    c->sent_continue = false;
-    c->idle = c->in.empty();
-    c->deadline_ms = now + (c->idle ? options.keep_alive_timeout_ms : options.read_timeout_ms);
-    // Bytes the client pipelined are in the socket or already in `in`.
-    if (!c->in.empty()) TryDispatch(c);
+    c->state = Connection::State::kWriting;
+    c->out_done = 0;
+    c->deadline_ms = internal::NowMs() + options.write_timeout_ms;
+    internal::GetSelfCounters().http_sending.fetch_add(1, std::memory_order_relaxed);
+    OnWritable(c);
   }
+}
+
+// Sends what the socket takes now; at the end, keeps the connection for
+// its next request or closes it.
+void Server::Impl::OnWritable(const ConnPtr& c) {
+  const size_t total = c->out_head.size() + c->out_body.size();
+  while (c->out_done < total) {
+    iovec iov[2];
+    int n = 0;
+    if (c->out_done < c->out_head.size()) {
+      iov[n].iov_base = c->out_head.data() + c->out_done;
+      iov[n].iov_len = c->out_head.size() - c->out_done;
+      ++n;
+    }
+    const size_t body_done = c->out_done > c->out_head.size() ? c->out_done - c->out_head.size() : 0;
+    if (body_done < c->out_body.size()) {
+      iov[n].iov_base = c->out_body.data() + body_done;
+      iov[n].iov_len = c->out_body.size() - body_done;
+      ++n;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    const ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+      c->out_done += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // POLLOUT brings us back
+    CloseConn(c);
+    return;
+  }
+  internal::GetSelfCounters().http_sending.fetch_sub(1, std::memory_order_relaxed);
+  std::string().swap(c->out_head);
+  std::string().swap(c->out_body);
+  if (!c->keep_alive) {
+    c->state = Connection::State::kDraining;  // not counted as sending any more
+    CloseConn(c);
+    return;
+  }
+  c->state = Connection::State::kReading;
+  c->have_head = false;
+  c->sent_continue = false;
+  c->idle = c->in.empty();
+  c->deadline_ms = internal::NowMs() + (c->idle ? options.keep_alive_timeout_ms : options.read_timeout_ms);
+  // Bytes the client pipelined are in the socket or already in `in`.
+  if (!c->in.empty()) TryDispatch(c);
 }
 
 void Server::Impl::Accept() {
@@ -405,16 +502,36 @@ void Server::Impl::Dispatch(const ConnPtr& c) {
   bool keep_alive = c->head.keep_alive && options.keep_alive_timeout_ms > 0;
   bool http10 = c->head.minor_version == 0;
   bool head_only = request.method == "HEAD";
-  c->state = Connection::State::kBusy;
   c->have_head = false;
+  c->long_request = internal::IsLongRequest(request.target);
+  if (c->long_request) {
+    if (long_in_flight.load() >= max_long) {
+      internal::GetSelfCounters().http_long_refused.fetch_add(1, std::memory_order_relaxed);
+      FailRequest(c, 429,
+                  "Too many profiles that wait are running (" + std::to_string(max_long) +
+                      ", Options::max_long_requests); retry when one ends");
+      return;
+    }
+    long_in_flight.fetch_add(1);
+    internal::GetSelfCounters().http_long_running.fetch_add(1, std::memory_order_relaxed);
+  }
+  c->state = Connection::State::kBusy;
   ConnPtr conn = c;
   bool queued = pool->Submit([this, conn, request = std::move(request), keep_alive, http10, head_only]() mutable {
     Serve(conn, std::move(request), keep_alive, http10, head_only);
   });
   if (!queued) {
+    EndLong(c);
     c->state = Connection::State::kReading;
     FailRequest(c, 503, "Server busy");
   }
+}
+
+void Server::Impl::EndLong(const ConnPtr& c) {
+  if (!c->long_request) return;
+  c->long_request = false;
+  long_in_flight.fetch_sub(1);
+  internal::GetSelfCounters().http_long_running.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Server::Impl::Serve(const ConnPtr& c, Request request, bool keep_alive, bool http10, bool head_only) {
@@ -423,11 +540,12 @@ void Server::Impl::Serve(const ConnPtr& c, Request request, bool keep_alive, boo
   request.cancelled = [raw, stop] { return raw->cancelled.load(std::memory_order_relaxed) || stop->load(); };
   Response response = internal::HandleWithConfig(request, config);
   request.cancelled = nullptr;
+  EndLong(c);
   keep_alive = keep_alive && !stopping.load() && !c->cancelled.load();
-  std::string head = internal::SerializeResponseHead(response, keep_alive, http10);
-  bool written = internal::WriteAll(c->fd, head, head_only ? std::string_view() : std::string_view(response.body),
-                                    options.read_timeout_ms, &stopping);
-  c->keep_alive = keep_alive && written;
+  // The loop sends it (OnWritable): a slow reader does not hold this worker.
+  c->out_head = internal::SerializeResponseHead(response, keep_alive, http10);
+  if (!head_only) c->out_body = std::move(response.body);
+  c->keep_alive = keep_alive;
   {
     std::lock_guard<std::mutex> lock(returned_mu);
     returned.push_back(c);
@@ -451,6 +569,9 @@ void Server::Impl::Loop() {
       if (c->state == Connection::State::kBusy) {
         if (c->cancelled.load()) continue;  // already known; nothing more to watch
         events = POLLRDHUP;
+      } else if (c->state == Connection::State::kWriting) {
+        events = POLLOUT;
+        if (c->deadline_ms < next_deadline) next_deadline = c->deadline_ms;
       } else {
         events = POLLIN | POLLRDHUP;
         if (c->deadline_ms < next_deadline) next_deadline = c->deadline_ms;
@@ -482,6 +603,14 @@ void Server::Impl::Loop() {
         if (rev & (POLLRDHUP | POLLHUP | POLLERR)) c->cancelled = true;
         continue;
       }
+      if (c->state == Connection::State::kWriting) {
+        if (rev & (POLLHUP | POLLERR | POLLNVAL)) {
+          CloseConn(c);
+        } else {
+          OnWritable(c);
+        }
+        continue;
+      }
       OnReadable(c);
     }
     TakeReturned();
@@ -494,6 +623,9 @@ void Server::Impl::Loop() {
         if (c.state == Connection::State::kReading && !c.idle) {
           internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
           internal::WriteNow(c.fd, internal::ErrorAnswer(408, "Request timeout"));
+        }
+        if (c.state == Connection::State::kWriting) {
+          internal::GetSelfCounters().http_write_timeouts.fetch_add(1, std::memory_order_relaxed);
         }
         CloseConn(i);
         continue;

@@ -292,7 +292,7 @@ CPPROF_LOCK_HOOK_SECTION int CallReal(const Call& c) {
   return EINVAL;
 }
 
-CPPROF_LOCK_HOOK_SECTION int ContendedMutexLock(const Call& c) {
+[[maybe_unused]] CPPROF_LOCK_HOOK_SECTION int ContendedMutexLock(const Call& c) {
   auto* m = static_cast<pthread_mutex_t*>(c.lock);
   if (__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == MyTid()) {
     // A recursive mutex taken again by its owner (or an error-checking one
@@ -323,7 +323,7 @@ CPPROF_LOCK_HOOK_SECTION int ContendedMutexLock(const Call& c) {
   return rc;
 }
 
-CPPROF_LOCK_HOOK_SECTION int TimedWait(const Call& c, WaitKind kind) {
+[[maybe_unused]] CPPROF_LOCK_HOOK_SECTION int TimedWait(const Call& c, WaitKind kind) {
   const int64_t start = MonotonicNanos();
   const int rc = CallReal(c);
   const int saved = errno;
@@ -332,7 +332,7 @@ CPPROF_LOCK_HOOK_SECTION int TimedWait(const Call& c, WaitKind kind) {
   return rc;
 }
 
-CPPROF_LOCK_HOOK_SECTION int ContendedUnlock(pthread_mutex_t* m) {
+[[maybe_unused]] CPPROF_LOCK_HOOK_SECTION int ContendedUnlock(pthread_mutex_t* m) {
   t_in_hook = 1;
   const int64_t delay = ChargeWaiters(m, MonotonicNanos());
   t_in_hook = 0;

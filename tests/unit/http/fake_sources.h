@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -96,10 +97,29 @@ class SlowSource : public ProfileSource {
   std::atomic<int> completed{0};
 };
 
+// Answers at once with `mb` MiB of text (default 32): more than the kernel's
+// socket buffers take, so a client that does not read leaves it unsent.
+class BigSource : public ProfileSource {
+ public:
+  std::string name() const override { return "fakebig"; }
+  std::string description() const override { return "A large answer"; }
+  std::vector<std::string> parameters() const override { return {"mb"}; }
+  ProfileResponse Collect(const ProfileRequest& request) override {
+    size_t mb = 32;
+    auto it = request.params.find("mb");
+    if (it != request.params.end()) mb = static_cast<size_t>(std::atoi(it->second.c_str()));
+    ProfileResponse r;
+    r.is_proto = false;
+    r.body.assign(mb << 20, 'x');
+    return r;
+  }
+};
+
 struct Fakes {
   RecordingSource* recording;
   FailingSource* failing;
   SlowSource* slow;
+  BigSource* big;
 };
 
 inline Fakes& RegisterFakes() {
@@ -108,6 +128,8 @@ inline Fakes& RegisterFakes() {
     auto rec = std::make_unique<RecordingSource>();
     auto fail = std::make_unique<FailingSource>();
     auto slow = std::make_unique<SlowSource>();
+    auto big = std::make_unique<BigSource>();
+    f->big = big.get();
     f->recording = rec.get();
     f->failing = fail.get();
     f->slow = slow.get();
@@ -115,6 +137,7 @@ inline Fakes& RegisterFakes() {
     reg.Register(std::move(rec));
     reg.Register(std::move(fail));
     reg.Register(std::move(slow));
+    reg.Register(std::move(big));
     return f;
   }();
   return *fakes;

@@ -18,7 +18,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "base/self_stats.h"
 #include "http/fake_sources.h"
 #include "wait_for.h"
 
@@ -453,4 +455,89 @@ TEST_CASE("The server requires its token") {
   CHECK(r.status == 200);
   server.Stop();
   REQUIRE(cpprof::Configure(cpprof::Options()).ok());
+}
+
+TEST_CASE("Clients that do not read their answers hold no worker and are closed after write_timeout_ms") {
+  auto& fakes = cpprof_test::RegisterFakes();
+  (void)fakes;
+  cpprof::Options o = LocalOptions();
+  o.max_workers = 2;
+  o.write_timeout_ms = 1500;
+  cpprof::Server server(o);
+  REQUIRE(server.Start().ok());
+  auto& counters = cpprof::internal::GetSelfCounters();
+  const int64_t sending_before = counters.http_sending.load();
+  const uint64_t timeouts_before = counters.http_write_timeouts.load();
+  std::vector<int> readers;
+  for (int i = 0; i < 4; ++i) {  // twice the workers
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(server.port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    SendAll(fd, "GET /debug/pprof/fakebig HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    readers.push_back(fd);
+  }
+  // All four answers are made and wait in the event loop, not in workers.
+  REQUIRE(WaitFor([&] { return counters.http_sending.load() - sending_before >= 4; }));
+  Reply index = Fetch(server.port(), "GET /debug/pprof/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  CHECK(index.status == 200);
+  CHECK(counters.http_sending.load() - sending_before >= 4);  // still unsent: the index did not wait for them
+  // Past the deadline each is closed and counted.
+  CHECK(WaitFor([&] { return counters.http_write_timeouts.load() - timeouts_before >= 4; }, 15000));
+  CHECK(WaitFor([&] { return counters.http_sending.load() == sending_before; }));
+  for (int fd : readers) {
+    // The client sees the end of the stream after what was sent.
+    char buf[65536];
+    ssize_t n;
+    size_t got = 0;
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) got += static_cast<size_t>(n);
+    CHECK(got < (size_t{32} << 20));
+    close(fd);
+  }
+  server.Stop();
+}
+
+TEST_CASE("Requests that wait are capped at max_long_requests (429); quick ones still answer") {
+  auto& fakes = cpprof_test::RegisterFakes();
+  cpprof::Options o = LocalOptions();
+  o.max_workers = 3;
+  o.max_long_requests = 2;
+  cpprof::Server server(o);
+  REQUIRE(server.Start().ok());
+  const int started = fakes.slow->started.load();
+  std::vector<int> longs;
+  for (int i = 0; i < 2; ++i) {
+    int fd = Connect(server.port());
+    SendAll(fd, "GET /debug/pprof/fakeslow?seconds=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    longs.push_back(fd);
+  }
+  REQUIRE(WaitFor([&] { return fakes.slow->started.load() - started == 2; }));
+  const uint64_t refused = cpprof::internal::GetSelfCounters().http_long_refused.load();
+  Reply third = Fetch(server.port(), "GET /debug/pprof/fakeslow?seconds=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(third.status == 429);
+  CHECK(third.head.find("Retry-After: 1") != std::string::npos);
+  CHECK(third.body.find("max_long_requests") != std::string::npos);
+  CHECK(cpprof::internal::GetSelfCounters().http_long_refused.load() == refused + 1);
+  CHECK(fakes.slow->started.load() - started == 2);
+  // A request without seconds is quick: it runs.
+  Reply quick = Fetch(server.port(), "GET /debug/pprof/fakeproto HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(quick.status == 200);
+  Reply index = Fetch(server.port(), "GET /debug/pprof/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(index.status == 200);
+  for (int fd : longs) close(fd);
+  // Their cancellation frees the slots.
+  REQUIRE(WaitFor([&] { return cpprof::internal::GetSelfCounters().http_long_running.load() == 0; }));
+  int fd = Connect(server.port());
+  SendAll(fd, "GET /debug/pprof/fakeslow?seconds=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  std::string buffer;
+  CHECK(ReadReply(fd, &buffer).status == 200);
+  close(fd);
+  server.Stop();
 }
