@@ -4,8 +4,11 @@
 
 #include "cpprof/cpprof.h"
 
+#include <pthread.h>
+
 #include <cstdlib>
 #include <mutex>
+#include <new>
 
 #include <unistd.h>
 
@@ -26,11 +29,27 @@ int64_t SetMutexProfileFraction(int64_t fraction) { return internal::contention:
 
 int64_t SetBlockProfileRate(int64_t rate_ns) { return internal::contention::SetBlockRate(rate_ns); }
 
+namespace {
+
+std::mutex g_env_mu;
+Server* g_env_server = nullptr;  // process lifetime: serves until exit
+
+// A forked child has none of the parent's endpoint threads: it may start
+// its own (the Server copy is forgotten, never stopped: see server.cc).
+void ForgetEnvServerInChild() {
+  new (&g_env_mu) std::mutex();
+  g_env_server = nullptr;
+}
+
+}  // namespace
+
 Status StartFromEnvironment() {
   const char* addr = getenv("CPPROF_ADDR");
   if (addr == nullptr || *addr == '\0') return Status();
-  static std::mutex mu;
-  static Server* server = nullptr;  // process lifetime: serves until exit
+  static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+  pthread_once(&atfork_once, [] { pthread_atfork(nullptr, nullptr, ForgetEnvServerInChild); });
+  std::mutex& mu = g_env_mu;
+  Server*& server = g_env_server;
   std::lock_guard<std::mutex> lock(mu);
   if (server != nullptr) return Status();
   Options options = internal::ApplyEnvironment(Options());

@@ -28,6 +28,15 @@
 // profile ends early when `go tool pprof` is interrupted (as Go's request
 // context). Pipelined bytes stay in the socket until the connection returns.
 //
+// fork() without exec: the child has none of the server's threads. Its
+// copies of the listening socket, the eventfd and the connections are
+// closed in the child (a pre-forking host would otherwise keep the parent's
+// port bound and its clients' connections open after the parent closes
+// them): those descriptors are kept in a lock-free bitmap, and the
+// pthread_atfork child handler closes every one. A Server stopped or
+// destroyed in the child forgets the parent's threads instead of joining
+// them, and the child may start its own endpoint.
+//
 // Only the loop thread closes connection sockets, so a worker never writes
 // to a descriptor number that was reused. Errors the loop answers itself
 // (400/408/411/413/431) are written without blocking, then the write side is
@@ -80,6 +89,36 @@ constexpr int kAcceptPauseMs = 100;          // after EMFILE/ENFILE
 constexpr size_t kReadChunk = 16 * 1024;
 
 std::atomic<bool> g_server_running{false};
+
+// The server's descriptors (fd < 65536), closed in a forked child.
+constexpr int kTrackedFds = 65536;
+std::atomic<uint64_t> g_own_fds[kTrackedFds / 64];
+
+void TrackFd(int fd) {
+  if (fd >= 0 && fd < kTrackedFds) g_own_fds[fd / 64].fetch_or(uint64_t{1} << (fd % 64));
+}
+
+void UntrackFd(int fd) {
+  if (fd >= 0 && fd < kTrackedFds) g_own_fds[fd / 64].fetch_and(~(uint64_t{1} << (fd % 64)));
+}
+
+int CloseTracked(int fd) {
+  UntrackFd(fd);
+  return close(fd);
+}
+
+// pthread_atfork child handler: only close(2) and atomics.
+void CloseOwnFdsInChild() {
+  for (int w = 0; w < kTrackedFds / 64; ++w) {
+    uint64_t bits = g_own_fds[w].exchange(0);
+    while (bits != 0) {
+      const int b = __builtin_ctzll(bits);
+      bits &= bits - 1;
+      close(w * 64 + b);
+    }
+  }
+  g_server_running.store(false);
+}
 
 int64_t NowMs() {
   timespec ts;
@@ -161,6 +200,7 @@ struct Server::Impl {
 
   int listen_fd = -1;
   int wake_fd = -1;
+  pid_t owner_pid = 0;           // the process whose threads these are
   pthread_t loop_thread{};
   std::atomic<bool> stopping{false};
   std::unique_ptr<internal::WorkerPool> pool;
@@ -240,8 +280,13 @@ Status Server::Impl::StartLocked() {
     internal::g_server_running = false;
     return err;
   }
+  static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+  pthread_once(&atfork_once, [] { pthread_atfork(nullptr, nullptr, internal::CloseOwnFdsInChild); });
+  internal::TrackFd(fd);
+  internal::TrackFd(wfd);
   listen_fd = fd;
   wake_fd = wfd;
+  owner_pid = getpid();
   stopping = false;
   config = internal::EndpointConfigFromOptions(options);
   internal::SetEndpointConfig(config);
@@ -254,8 +299,8 @@ Status Server::Impl::StartLocked() {
   s = internal::StartOwnThread("cpprof-http", options.cpu_signal, [this] { Loop(); }, &loop_thread);
   if (!s.ok()) {
     pool.reset();
-    close(listen_fd);
-    close(wake_fd);
+    internal::CloseTracked(listen_fd);
+    internal::CloseTracked(wake_fd);
     listen_fd = wake_fd = -1;
     internal::g_server_running = false;
     return s;
@@ -267,6 +312,18 @@ Status Server::Impl::StartLocked() {
 
 void Server::Impl::StopLocked() {
   if (!running) return;
+  if (owner_pid != getpid()) {
+    // A forked child: the loop and the workers are the parent's and do not
+    // exist here, the descriptors were closed by the fork handler. Forget
+    // them; never join, wake or close anything.
+    (void)pool.release();
+    for (ConnPtr& c : conns) c->fd = -1;
+    conns.clear();
+    listen_fd = wake_fd = -1;
+    bound_port = 0;
+    running = false;
+    return;
+  }
   stopping = true;
   Wake();
   pthread_join(loop_thread, nullptr);
@@ -275,7 +332,7 @@ void Server::Impl::StopLocked() {
   pool.reset();
   TakeReturned();
   CloseAll();
-  close(wake_fd);
+  internal::CloseTracked(wake_fd);
   wake_fd = -1;
   bound_port = 0;
   running = false;
@@ -296,7 +353,7 @@ void Server::Impl::CloseConn(size_t index) {
     internal::GetSelfCounters().http_sending.fetch_sub(1, std::memory_order_relaxed);
     conns[index]->state = Connection::State::kDraining;
   }
-  close(conns[index]->fd);
+  internal::CloseTracked(conns[index]->fd);
   conns[index]->fd = -1;
   conns[index] = conns.back();
   conns.pop_back();
@@ -307,7 +364,7 @@ void Server::Impl::CloseAll() {
     if (c->state == Connection::State::kWriting) {
       internal::GetSelfCounters().http_sending.fetch_sub(1, std::memory_order_relaxed);
     }
-    if (c->fd >= 0) close(c->fd);
+    if (c->fd >= 0) internal::CloseTracked(c->fd);
     c->fd = -1;
   }
   conns.clear();
@@ -405,6 +462,7 @@ void Server::Impl::Accept() {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    internal::TrackFd(fd);
     auto c = std::make_shared<Connection>();
     c->fd = fd;
     c->idle = true;
@@ -634,7 +692,7 @@ void Server::Impl::Loop() {
     }
   }
   // Stopping: no new connections; running requests see cancelled().
-  close(listen_fd);
+  internal::CloseTracked(listen_fd);
   listen_fd = -1;
   for (const ConnPtr& c : conns) c->cancelled = true;
 }

@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <new>
 
 #include "base/clock.h"
 #include "base/raw_log.h"
@@ -61,15 +62,6 @@ void WaitForHandlersToLeave() {
   }
 }
 
-void AtForkChild() {
-  // The child has no sampling session (timers are not inherited) and no
-  // manager thread: stop feeding a table nobody will read.
-  CpuSignalState& state = GetCpuSignalState();
-  state.cookie.store(0);
-  state.table.store(nullptr);
-  ResetCachedThreadId();
-  SetThreadHooks(nullptr, nullptr);
-}
 
 std::atomic<size_t> g_table_bytes{0};
 size_t TablesBytes() { return g_table_bytes.load(std::memory_order_relaxed); }
@@ -100,13 +92,33 @@ struct CpuProfiler::Window {
   std::vector<Part> parts;
 };
 
+void CpuProfilerAtForkChild() {
+  // The child has no sampling session (timers are not inherited) and no
+  // manager thread: stop feeding a table nobody will read, and forget the
+  // parent's session and requests.
+  CpuSignalState& state = GetCpuSignalState();
+  state.cookie.store(0);
+  state.table.store(nullptr);
+  ResetCachedThreadId();
+  SetThreadHooks(nullptr, nullptr);
+  CpuProfiler::Global().ForgetParentAfterFork();
+}
+
+void CpuProfiler::ForgetParentAfterFork() {
+  // mu_ may have been held by one of the parent's threads: made anew.
+  new (&mu_) std::mutex();
+  (void)session_.release();
+  for (auto& w : windows_) (void)w.release();
+  windows_.clear();
+}
+
 CpuProfiler& CpuProfiler::Global() {
   static CpuProfiler* profiler = new CpuProfiler();  // never destroyed: signals may outlive exit
   return *profiler;
 }
 
 CpuProfiler::CpuProfiler() {
-  pthread_atfork(nullptr, nullptr, AtForkChild);
+  pthread_atfork(nullptr, nullptr, CpuProfilerAtForkChild);
   RegisterMemoryUser("cpu_stack_tables", TablesBytes);
   RegisterStatProvider("cpu_profile_windows_open", "CPU profile requests in progress.",
                        [] { return static_cast<double>(Global().open_windows()); });

@@ -69,6 +69,11 @@ class CpuProfiler {
   struct Session;
   struct Window;
   CpuProfiler();
+  // pthread_atfork child handler: the parent's session (its manager thread,
+  // timers and waiting requests) does not exist in the child; forget it
+  // without joining or destroying anything, so the child starts afresh.
+  void ForgetParentAfterFork();
+  friend void CpuProfilerAtForkChild();
   ~CpuProfiler() = delete;
 
   Status StartSessionLocked(int hz, int signo);
