@@ -107,7 +107,32 @@ __attribute__((noinline)) void* KeptIgnoredLeak() { return malloc(4451); }
 void* volatile g_moving_global;
 void* volatile* g_moving_cell;
 
+// A freed sampled object leaves its address behind in places a scan takes
+// as roots (a dead stack slot of the thread that freed it, a thread
+// descriptor). The sample region hands a freed page out again only after
+// 16 more of its size were freed (its quarantine), oldest first; were a
+// planted leak given such a page, the stale address would keep it alive:
+// the false negative any conservative scan can have, here at random
+// (cpprof's own threads allocate and free while the host plants). So the
+// planted leaks get pages no other thread ever used: take every recycled
+// page with fillers that stay reachable, then push the old entries out of
+// the quarantine with pages only this thread used. (More than 16 frees by
+// other threads while the leaks are planted would still reach theirs: the
+// test keeps the endpoint idle then.)
+std::vector<void*>* g_fillers;
+__attribute__((noinline)) void TakeRecycledPages() {
+  g_fillers = new std::vector<void*>();
+  g_fillers->reserve(4096 + 64);
+  for (int i = 0; i < 4096; ++i) g_fillers->push_back(malloc(16));
+  for (int i = 0; i < 64; ++i) {
+    free((*g_fillers)[static_cast<size_t>(i)]);
+    (*g_fillers)[static_cast<size_t>(i)] = nullptr;
+  }
+  for (int i = 0; i < 64; ++i) g_fillers->push_back(malloc(16));
+}
+
 __attribute__((noinline)) void MakeLeaks() {
+  TakeRecycledPages();
   LeakDropped();
   Node* head = nullptr;
   for (int i = 0; i < 50; ++i) head = LeakListNode(head);
@@ -150,7 +175,37 @@ __attribute__((noinline)) void Scrub() {
   for (size_t i = 0; i < sizeof(wipe); ++i) wipe[i] = 0;
 }
 #if defined(__x86_64__)
+// The vector registers too: struct copies and memcpy (glibc's EVEX variants
+// use ymm16-31) move pointers through them, a parked thread's signal frame
+// saves them, and the scan takes them as roots like any register. All are
+// caller-saved, so a call may clear them.
+__attribute__((noinline)) void ClearVectorRegisters() {
+  if (__builtin_cpu_supports("avx")) {
+    asm volatile("vzeroall" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  } else {
+    asm volatile(
+        "pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\tpxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+        "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\tpxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+        "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\tpxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+        "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\tpxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15" ::
+            : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+              "xmm12", "xmm13", "xmm14", "xmm15");
+  }
+  if (__builtin_cpu_supports("avx512f")) {
+    asm volatile(
+        "vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+        "vpxord %%zmm18, %%zmm18, %%zmm18\n\tvpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+        "vpxord %%zmm20, %%zmm20, %%zmm20\n\tvpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+        "vpxord %%zmm22, %%zmm22, %%zmm22\n\tvpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+        "vpxord %%zmm24, %%zmm24, %%zmm24\n\tvpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+        "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+        "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+        "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31" ::: "memory");
+  }
+}
 #define CLEAR_REGISTERS()                                                                       \
+  ClearVectorRegisters();                                                                       \
   asm volatile("xor %%ebx, %%ebx\n\txor %%r12d, %%r12d\n\txor %%r13d, %%r13d\n\t"                \
                "xor %%r14d, %%r14d\n\txor %%r15d, %%r15d" ::: "rbx", "r12", "r13", "r14", "r15")
 #else
@@ -171,7 +226,13 @@ thread_local void* volatile t_kept;
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // With a GO_FILE argument, the leaks are planted once it exists: the test
+  // creates it when it has stopped polling the endpoint, so no request's
+  // allocations and frees run meanwhile (see TakeRecycledPages).
+  if (argc > 1) {
+    while (access(argv[1], F_OK) != 0) usleep(10000);
+  }
   // A leak the program declares on purpose: never reported.
   cpprof::IgnoreLeak(KeptIgnoredLeak());
   MakeLeaks();

@@ -25,7 +25,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 host="$1"
 SERVER_ENV=(CPPROF_HEAP_RATE=1 "CPPROF_LEAK_SUPPRESS=leak:NotInThisProgram; leak:LeakDropped")
-start_env_server "$host"
+start_env_server "$host" "$WORK/go"
+# The endpoint is up and idle: let the host plant its leaks.
+touch "$WORK/go"
 for ((i = 0; i < 100; i++)); do grep -q READY "$SERVER_LOG" && break; sleep 0.1; done
 grep -q READY "$SERVER_LOG" || { show "$SERVER_LOG"; fail "host not ready"; }
 

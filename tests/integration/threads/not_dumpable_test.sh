@@ -16,7 +16,8 @@ if [[ "$(id -u)" != 0 ]] || ! command -v setpriv >/dev/null; then
   exit 77
 fi
 chmod 755 "$WORK"
-setpriv_host() { setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" "$@"; }
+# exec: $! must be the host itself, so that the cleanup stops it.
+setpriv_host() { exec setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" "$@"; }
 SERVER_LOG="$WORK/server.log"
 setpriv_host --addr 127.0.0.1:0 --mode idle --not-dumpable 1 >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
