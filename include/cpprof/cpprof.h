@@ -31,9 +31,16 @@
 #include "cpprof/server.h"
 #include "cpprof/status.h"
 
+// The project's only statement of its version (CMake reads it from here).
 #define CPPROF_VERSION_MAJOR 0
 #define CPPROF_VERSION_MINOR 1
 #define CPPROF_VERSION_PATCH 0
+#define CPPROF_VERSION_STR_(x) #x
+#define CPPROF_VERSION_STR(x) CPPROF_VERSION_STR_(x)
+// "MAJOR.MINOR.PATCH", as a string literal.
+#define CPPROF_VERSION_STRING                                                             \
+  CPPROF_VERSION_STR(CPPROF_VERSION_MAJOR) "." CPPROF_VERSION_STR(CPPROF_VERSION_MINOR) "." \
+      CPPROF_VERSION_STR(CPPROF_VERSION_PATCH)
 
 namespace cpprof {
 // Returns the library's version, e.g. "0.1.0".

@@ -21,7 +21,7 @@
 
 namespace cpprof {
 
-const char* Version() { return "0.1.0"; }
+const char* Version() { return CPPROF_VERSION_STRING; }
 
 void IgnoreLeak(const void* p) { internal::SampleRegion::SetIgnored(p); }
 

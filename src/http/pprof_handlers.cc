@@ -32,10 +32,7 @@ constexpr size_t kMaxCmdlineBytes = 1 << 20;
 // The index page has no script and no style sheet of its own.
 constexpr char kIndexCsp[] = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-std::string VersionString() {
-  return std::to_string(CPPROF_VERSION_MAJOR) + "." + std::to_string(CPPROF_VERSION_MINOR) + "." +
-         std::to_string(CPPROF_VERSION_PATCH);
-}
+std::string VersionString() { return CPPROF_VERSION_STRING; }
 
 bool HasParameter(const ProfileSource& source, const char* name) {
   for (const std::string& p : source.parameters()) {

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "cpprof/cpprof.h"
 #include "cpprof/handler.h"
 #include "http/fake_sources.h"
 #include "http/http_util.h"
@@ -205,7 +206,7 @@ TEST_CASE("index.json describes the sources and the stats") {
   CHECK(r.status == 200);
   CHECK(r.header("Content-Type") == "application/json");
   const std::string& b = r.body;
-  CHECK(b.rfind("{\"version\":\"0.1.0\",\"profiles\":[", 0) == 0);
+  CHECK(b.rfind(std::string("{\"version\":\"") + CPPROF_VERSION_STRING + "\",\"profiles\":[", 0) == 0);
   CHECK(b.find("{\"name\":\"fakeproto\",\"path\":\"/debug/pprof/fakeproto\",\"description\":"
                "\"A \\u003cfake\\u003e profile \\u0026 more\",\"params\":[\"seconds\",\"debug\"],\"count\":42}") !=
         std::string::npos);
