@@ -66,6 +66,10 @@ struct Response {
 //   /            HTML index of every profile kind, with cpprof's own cost
 //   /index.json  the same, machine-readable (used by the flame-graph page)
 //   /stats       cpprof's own cost, Prometheus text (or ?format=json)
+//   /metrics     Prometheus: the process collector's metrics and cpprof's
+//                own (a host mounting the handler scrapes PREFIX/metrics,
+//                so it never collides with its own /metrics; cpprof's own
+//                listener also answers at /metrics)
 //   /cmdline     the process's argv, NUL-separated
 //   /symbol      address -> function name, as `go tool pprof` expects
 //   /ui/         the embedded flame-graph page

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/process_metrics.h"
 #include "base/self_stats.h"
 #include "cpprof/cpprof.h"
 #include "http/routes.h"
@@ -86,7 +87,7 @@ void ServeIndex(const RouteContext& ctx, Response* response) {
     h += "</td><td><a href=\"" + Link(name, HasParameter(*s, "debug") ? "debug=1" : "", ctx) + "\">" +
          HtmlEscape(name) + "</a></td></tr>\n";
   }
-  for (const char* fixed : {"cmdline", "symbol", "stats"}) {
+  for (const char* fixed : {"cmdline", "symbol", "stats", "metrics"}) {
     h += "<tr><td></td><td><a href=\"" + Link(fixed, "", ctx) + "\">" + fixed + "</a></td></tr>\n";
   }
   h += "</table>\n<p><a href=\"" + Link("ui/", "", ctx) +
@@ -100,6 +101,8 @@ void ServeIndex(const RouteContext& ctx, Response* response) {
        "<li><div class=profile-name>symbol: </div> Looks up the program counters listed in the request, "
        "responding with a table mapping program counters to function names</li>\n"
        "<li><div class=profile-name>stats: </div> What cpprof itself costs (also ?format=json)</li>\n"
+       "<li><div class=profile-name>metrics: </div> Prometheus metrics: the process collector's "
+       "(CPU, memory, descriptors, threads) and cpprof's own</li>\n"
        "</ul>\n</p>\n";
   h += "<h2>cpprof's own cost</h2>\n<table>\n<thead><td>Value</td><td>Name</td><td>Meaning</td></thead>\n";
   for (const StatLine& line : CollectSelfStats()) {
@@ -137,6 +140,38 @@ void ServeIndexJson(const RouteContext& ctx, Response* response) {
   response->body = std::move(j);
 }
 
+namespace {
+
+// One metric in the Prometheus text exposition format 0.0.4.
+void AppendMetric(std::string* out, const std::string& name, std::string_view help, bool counter, double value) {
+  *out += "# HELP " + name + " ";
+  for (char c : help) {
+    if (c == '\\') {
+      *out += "\\\\";
+    } else if (c == '\n') {
+      *out += "\\n";
+    } else {
+      out->push_back(c);
+    }
+  }
+  *out += "\n# TYPE " + name + (counter ? " counter\n" : " gauge\n");
+  *out += name + " " + FormatNumber(value) + "\n";
+}
+
+// cpprof's own figures; names get a cpprof_ prefix so they do not collide
+// with the host's own metrics when scraped.
+std::string PrometheusText(const std::vector<StatLine>& stats) {
+  std::string out;
+  for (const StatLine& s : stats) {
+    const std::string name = "cpprof_" + s.name;
+    const bool counter = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
+    AppendMetric(&out, name, s.help, counter, s.value);
+  }
+  return out;
+}
+
+}  // namespace
+
 void ServeStats(const RouteContext& ctx, Response* response) {
   std::vector<StatLine> stats = CollectSelfStats();
   std::string format;
@@ -153,26 +188,21 @@ void ServeStats(const RouteContext& ctx, Response* response) {
     ServeError(response, 400, "invalid value for \"format\" - must be text or json");
     return;
   }
-  // Prometheus text exposition format 0.0.4; names get a cpprof_ prefix so
-  // they do not collide with the host's own metrics when scraped.
-  std::string out;
-  for (const StatLine& s : stats) {
-    std::string name = "cpprof_" + s.name;
-    std::string help;
-    for (char c : s.help) {
-      if (c == '\\') {
-        help += "\\\\";
-      } else if (c == '\n') {
-        help += "\\n";
-      } else {
-        help.push_back(c);
-      }
-    }
-    bool counter = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
-    out += "# HELP " + name + " " + help + "\n";
-    out += "# TYPE " + name + (counter ? " counter\n" : " gauge\n");
-    out += name + " " + FormatNumber(s.value) + "\n";
+  std::string out = PrometheusText(stats);
+  response->status = 200;
+  SetHeader(response, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  response->body = std::move(out);
+}
+
+void ServeMetrics(const RouteContext& ctx, Response* response) {
+  if (!ctx.params.empty()) {
+    ServeError(response, 400, "unknown parameter \"" + ctx.params[0].key + "\": /metrics takes none");
+    return;
   }
+  // Prometheus' process collector, then cpprof's own figures.
+  std::string out;
+  for (const ProcessMetric& m : ReadProcessMetrics()) AppendMetric(&out, m.name, m.help, m.counter, m.value);
+  out += PrometheusText(CollectSelfStats());
   response->status = 200;
   SetHeader(response, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   response->body = std::move(out);

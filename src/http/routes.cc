@@ -60,6 +60,7 @@ constexpr Route kRoutes[] = {
     {"", false, kGetHead, ServeIndex},
     {"index.json", false, kGetHead, ServeIndexJson},
     {"stats", false, kGetHead, ServeStats},
+    {"metrics", false, kGetHead, ServeMetrics},
     {"cmdline", false, kGetHead, ServeCmdline},
     {"symbol", false, kGetHead | kPost, ServeSymbol},
     {"ui", true, kGetHead, ServeUi},

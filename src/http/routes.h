@@ -73,6 +73,7 @@ struct RouteContext {
 void ServeIndex(const RouteContext& ctx, Response* response);
 void ServeIndexJson(const RouteContext& ctx, Response* response);
 void ServeStats(const RouteContext& ctx, Response* response);
+void ServeMetrics(const RouteContext& ctx, Response* response);
 void ServeCmdline(const RouteContext& ctx, Response* response);
 void ServeSymbol(const RouteContext& ctx, Response* response);
 void ServeUi(const RouteContext& ctx, Response* response);

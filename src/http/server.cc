@@ -554,6 +554,10 @@ void Server::Impl::Dispatch(const ConnPtr& c) {
   Request request;
   request.method = std::move(c->head.method);
   request.target = std::move(c->head.target);
+  // The own listener serves Prometheus at the conventional /metrics too.
+  if (request.target == "/metrics" || request.target.compare(0, 9, "/metrics?") == 0) {
+    request.target.insert(0, request.prefix);
+  }
   request.headers = std::move(c->head.headers);
   request.body = c->in.substr(c->head.head_bytes, c->head.content_length);
   c->in.erase(0, c->head.head_bytes + c->head.content_length);

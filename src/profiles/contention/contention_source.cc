@@ -115,8 +115,9 @@ void RegisterContentionStats() {
   RegisterMemoryUser("contention", ContentionMemoryBytes);
   RegisterStatProvider("mutex_profile_fraction", "1 of N contended mutex unlocks recorded (0: off).",
                        [] { return static_cast<double>(contention::MutexFraction()); });
-  RegisterStatProvider("block_profile_rate_ns", "About one block sample per this many ns waited (0: off).",
-                       [] { return static_cast<double>(contention::BlockRate()); });
+  RegisterStatProvider("block_profile_rate_seconds",
+                       "About one block sample per this much time waited (CPPROF_BLOCK_RATE, in seconds; 0: off).",
+                       [] { return static_cast<double>(contention::BlockRate()) / 1e9; });
   RegisterStatProvider("mutex_contended_unlocks_total", "Unlocks that released waiters (while profiling).",
                        [] { return static_cast<double>(GetCounters().mutex_events.load()); });
   RegisterStatProvider("block_waits_total", "Waits timed for the block profile (while profiling).",

@@ -2,6 +2,10 @@
 
 #include "http/routes.h"
 
+#include <set>
+#include <sstream>
+#include <string>
+
 #include <doctest/doctest.h>
 
 #include "cpprof/cpprof.h"
@@ -199,6 +203,39 @@ TEST_CASE("Index links carry a query token so a browser session keeps working") 
   REQUIRE(r.status == 200);
   CHECK(r.body.find("./fakeproto?debug=1&amp;token=a%26b") != std::string::npos);
   CHECK(r.body.find("./cmdline?token=a%26b") != std::string::npos);
+}
+
+TEST_CASE("metrics: the process collector's figures, then cpprof's own, in Prometheus text") {
+  Response r = Get("/debug/pprof/metrics");
+  CHECK(r.status == 200);
+  CHECK(r.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& b = r.body;
+  CHECK(b.rfind("# HELP process_", 0) == 0);
+  CHECK(b.find("# HELP process_open_fds Number of open file descriptors.\n# TYPE process_open_fds gauge\n"
+               "process_open_fds ") != std::string::npos);
+  CHECK(b.find("# TYPE process_cpu_seconds_total counter\n") != std::string::npos);
+  CHECK(b.find("# TYPE cpprof_http_requests_total counter\ncpprof_http_requests_total ") != std::string::npos);
+  // Every sample line follows its HELP and TYPE lines, and names are unique.
+  std::set<std::string> names;
+  std::istringstream in(b);
+  std::string line, help_of, type_of;
+  while (std::getline(in, line)) {
+    if (line.rfind("# HELP ", 0) == 0) {
+      help_of = line.substr(7, line.find(' ', 7) - 7);
+    } else if (line.rfind("# TYPE ", 0) == 0) {
+      type_of = line.substr(7, line.find(' ', 7) - 7);
+      CHECK(type_of == help_of);
+    } else {
+      const std::string name = line.substr(0, line.find(' '));
+      CHECK(name == type_of);
+      CHECK(names.insert(name).second);
+    }
+  }
+  CHECK(names.size() > 20);
+  Response bad = Get("/debug/pprof/metrics?debug=1");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("\"debug\"") != std::string::npos);
+  CHECK(Get("/debug/pprof/").body.find("metrics") != std::string::npos);
 }
 
 TEST_CASE("index.json describes the sources and the stats") {

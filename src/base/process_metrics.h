@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The process-level figures Prometheus' process collector exports
+// (process_cpu_seconds_total, process_open_fds, ...), read from /proc and
+// getrlimit on each call, with that collector's names, help and types. Not
+// signal-safe; thread-safe; no allocation beyond the result.
+
+#ifndef CPPROF_SRC_BASE_PROCESS_METRICS_H_
+#define CPPROF_SRC_BASE_PROCESS_METRICS_H_
+
+#include <string>
+#include <vector>
+
+namespace cpprof {
+namespace internal {
+
+struct ProcessMetric {
+  const char* name;  // e.g. "process_open_fds"
+  const char* help;
+  bool counter;
+  double value;
+};
+
+// Each figure that could be read (a /proc file that cannot be read leaves
+// its figures out rather than reporting 0).
+std::vector<ProcessMetric> ReadProcessMetrics();
+
+}  // namespace internal
+}  // namespace cpprof
+
+#endif  // CPPROF_SRC_BASE_PROCESS_METRICS_H_
