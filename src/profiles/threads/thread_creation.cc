@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
+#include <new>
 #include <unordered_map>
 
 #include "base/clock.h"
@@ -134,16 +135,13 @@ void PrepareFork() { GetState().mu.lock(); }
 void ParentAfterFork() { GetState().mu.unlock(); }
 void ChildAfterFork() {
   State& s = GetState();
-  // Only the forking thread exists in the child.
-  const pid_t self = CurrentTid();
-  for (auto it = s.live.begin(); it != s.live.end();) {
-    if (it->first != self) {
-      DecrementLive(it->second.slot);
-      it = s.live.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  // Only the forking thread exists in the child, under a new tid: none of
+  // the parent's records is live. Nothing is freed here: a child handler
+  // must not call the allocator (a sanitizer's allocator lock held by
+  // another thread at the fork stays held in the child). The old map's
+  // nodes are left behind; a fresh, empty map allocates nothing.
+  for (const auto& entry : s.live) DecrementLive(entry.second.slot);
+  new (&s.live) std::unordered_map<pid_t, Entry>();
   s.mu.unlock();
 }
 
