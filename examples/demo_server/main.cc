@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   printf("  curl '%s/debug/pprof/leaks?debug=1'         (after a minute: demo::ParseRequest)\n", base.c_str());
   printf("  go tool pprof -top '%s/debug/pprof/mutex'      (demo::ConfigStore::Refresh)\n", base.c_str());
   printf("  go tool pprof -top '%s/debug/pprof/block'      (demo::ConfigStore::Lookup)\n", base.c_str());
+  printf("  curl '%s/debug/pprof/fd?debug=1'             (open descriptors by creation stack)\n", base.c_str());
   printf("  open %s/debug/pprof/ui/ in a browser\n", base.c_str());
   fflush(stdout);
 

@@ -25,7 +25,8 @@ void RunWorker(int index, const std::atomic<bool>& stop);
 // that churns at a steady size (demo::SessionCache::Put), a request log that
 // only grows (demo::AppendRequestLog: a leak by growth), and a buffer that
 // is dropped without being freed every few requests (demo::ParseRequest: a
-// leak by reachability). About 1 MiB a second; little CPU.
+// leak by reachability). About 1 MiB a second; little CPU. It keeps three
+// temporary files open (demo::OpenSpillFiles), for the fd view.
 void RunMemoryWorker(const std::atomic<bool>& stop);
 
 // A lock workload with a known shape, for the mutex and block views: a

@@ -25,6 +25,7 @@
 #define CPPROF_CPPROF_H_
 
 #include <cstdint>
+#include <string>
 
 #include "cpprof/handler.h"
 #include "cpprof/options.h"
@@ -52,6 +53,23 @@ CPPROF_API const char* Version();
 // objects heap sampling did not pick, which are never reported anyway, and
 // when heap sampling is not cpprof's. Thread-safe, cheap.
 CPPROF_API void IgnoreLeak(const void* p);
+
+// Descriptor alerts (/debug/pprof/fd's watchdog): raised when the open
+// descriptor count reaches 80 % and 95 % of the RLIMIT_NOFILE soft limit
+// (Options::fd_warn_percent, fd_critical_percent), keeps growing, when a
+// call failed with EMFILE/ENFILE, and when a descriptor number >= 1024
+// exists (select() hazard). Each is written to stderr and passed to the
+// callback, on a cpprof thread, outside any lock of cpprof's.
+struct FdAlert {
+  std::string kind;        // "warn", "critical", "growth", "emfile", "select"
+  int64_t open_fds = 0;    // open descriptors when raised
+  int64_t soft_limit = 0;  // RLIMIT_NOFILE soft limit then (-1: unlimited)
+  std::string message;     // one line, as written to stderr
+  std::string top_stacks;  // the top creation sites, one per line
+};
+// Sets (or clears, with nullptr) the function alerts are passed to.
+// Thread-safe.
+CPPROF_API void SetFdAlertCallback(void (*callback)(const FdAlert& alert));
 
 // Mutex contention profile: records 1 of every `fraction` contended unlocks
 // of pthread mutexes (std::mutex and friends), weighted back; 1 records all,

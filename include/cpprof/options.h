@@ -102,6 +102,22 @@ struct Options {
   // host's. Environment: CPPROF_THREAD_SIGNAL.
   int thread_dump_signal = 0;
 
+  // Descriptor tracking (/debug/pprof/fd): record the creation stack of
+  // every descriptor the process creates (open, socket, accept, pipe, fopen,
+  // ...; about 0.3 us per creation) and watch the count against the
+  // RLIMIT_NOFILE soft limit, alerting at fd_warn_percent and
+  // fd_critical_percent of it (cpprof::SetFdAlertCallback). The limit is
+  // never changed. Environment: CPPROF_FD_TRACKING=0 turns tracking off,
+  // CPPROF_FD_WARN_PERCENT, CPPROF_FD_CRITICAL_PERCENT.
+  bool fd_tracking = true;
+  int fd_warn_percent = 80;
+  int fd_critical_percent = 95;
+  // The own listener's threads get a private descriptor table
+  // (unshare(CLONE_FILES)), so the endpoint still answers when the host is
+  // out of descriptors; false keeps them on the process's table (then, at
+  // the limit, accept fails and is retried every 100 ms). Environment:
+  // CPPROF_PRIVATE_FD_TABLE=0.
+  bool private_fd_table = true;
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

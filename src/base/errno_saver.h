@@ -17,6 +17,7 @@ class ErrnoSaver {
   ~ErrnoSaver() { errno = saved_; }
   ErrnoSaver(const ErrnoSaver&) = delete;
   ErrnoSaver& operator=(const ErrnoSaver&) = delete;
+  int saved() const { return saved_; }
 
  private:
   int saved_;

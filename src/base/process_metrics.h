@@ -8,6 +8,7 @@
 #ifndef CPPROF_SRC_BASE_PROCESS_METRICS_H_
 #define CPPROF_SRC_BASE_PROCESS_METRICS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ struct ProcessMetric {
   bool counter;
   double value;
 };
+
+// Open descriptors of the process now: stat("/proc/self/fd").st_size
+// (Linux >= 6.2, no descriptor needed), else counting the directory's
+// entries. -1 if neither works.
+int64_t CountOpenFds();
 
 // Each figure that could be read (a /proc file that cannot be read leaves
 // its figures out rather than reporting 0).

@@ -29,6 +29,7 @@
 #include "profiles/cpu/cpu_profiler.h"
 #include "profiles/contention/contention_source.h"
 #include "profiles/cpu/cpu_source.h"
+#include "profiles/fd/fd_source.h"
 #include "profiles/heap/heap_profile.h"
 #include "profiles/heap/heap_sampler.h"
 #include "profiles/heap/heap_source.h"
@@ -75,6 +76,7 @@ void RegisterBuiltinSources() {
     for (auto& source : NewHeapProfileSources()) Registry::Global().Register(std::move(source));
     for (auto& source : NewContentionProfileSources()) Registry::Global().Register(std::move(source));
     for (auto& source : NewThreadProfileSources()) Registry::Global().Register(std::move(source));
+    Registry::Global().Register(NewFdProfileSource());
   });
 }
 
@@ -96,6 +98,12 @@ Options ApplyEnvironment(Options o) {
   EnvInt("CPPROF_THREAD_LEAK_INTERVAL_MS", 10, 3600 * 1000, &o.thread_leak_interval_ms);
   EnvInt("CPPROF_THREAD_SIGNAL", 1, SIGRTMAX, &o.thread_dump_signal);
   EnvInt("CPPROF_LEAK_SIGNAL", 1, SIGRTMAX, &o.leak_signal);
+  EnvInt("CPPROF_FD_WARN_PERCENT", 1, 100, &o.fd_warn_percent);
+  EnvInt("CPPROF_FD_CRITICAL_PERCENT", 1, 100, &o.fd_critical_percent);
+  if (const char* v = getenv("CPPROF_FD_TRACKING"); v != nullptr && strcmp(v, "0") == 0) o.fd_tracking = false;
+  if (const char* v = getenv("CPPROF_PRIVATE_FD_TABLE"); v != nullptr && strcmp(v, "0") == 0) {
+    o.private_fd_table = false;
+  }
   if (const char* v = getenv("CPPROF_LEAK_SUPPRESS"); v != nullptr && *v != '\0') o.leak_suppressions = v;
   if (const char* v = getenv("CPPROF_HEAP_RATE"); v != nullptr && *v != '\0') {
     char* end = nullptr;

@@ -37,6 +37,18 @@
 // destroyed in the child forgets the parent's threads instead of joining
 // them, and the child may start its own endpoint.
 //
+// Out of descriptors: the loop thread takes a private descriptor table
+// (base/private_fd_table.h) before it serves anything, keeping only the
+// listening socket and the eventfd; the workers it starts share that table.
+// So when the host has used up RLIMIT_NOFILE the endpoint still accepts,
+// reads /proc and symbol files and answers (the fd route, /metrics, CPU
+// profiles). The host's table keeps two descriptors of cpprof's: the
+// listening socket (so `ss -ltnp` and lsof still show who listens) and the
+// eventfd Stop() wakes the loop through; connections exist only in the
+// private table, and the loop thread itself closes them (and joins the
+// workers) when it stops. Without unshare (seccomp, Options), accept pauses
+// 100 ms after EMFILE instead of spinning.
+//
 // Only the loop thread closes connection sockets, so a worker never writes
 // to a descriptor number that was reused. Errors the loop answers itself
 // (400/408/411/413/431) are written without blocking, then the write side is
@@ -61,6 +73,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -68,6 +81,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/own_fds.h"
+#include "base/private_fd_table.h"
 #include "base/raw_log.h"
 #include "base/self_stats.h"
 #include "http/http_util.h"
@@ -90,17 +105,8 @@ constexpr size_t kReadChunk = 16 * 1024;
 
 std::atomic<bool> g_server_running{false};
 
-// The server's descriptors (fd < 65536), closed in a forked child.
-constexpr int kTrackedFds = 65536;
-std::atomic<uint64_t> g_own_fds[kTrackedFds / 64];
-
-void TrackFd(int fd) {
-  if (fd >= 0 && fd < kTrackedFds) g_own_fds[fd / 64].fetch_or(uint64_t{1} << (fd % 64));
-}
-
-void UntrackFd(int fd) {
-  if (fd >= 0 && fd < kTrackedFds) g_own_fds[fd / 64].fetch_and(~(uint64_t{1} << (fd % 64)));
-}
+void TrackFd(int fd) { TrackOwnFd(fd); }
+void UntrackFd(int fd) { UntrackOwnFd(fd); }
 
 int CloseTracked(int fd) {
   UntrackFd(fd);
@@ -108,15 +114,8 @@ int CloseTracked(int fd) {
 }
 
 // pthread_atfork child handler: only close(2) and atomics.
-void CloseOwnFdsInChild() {
-  for (int w = 0; w < kTrackedFds / 64; ++w) {
-    uint64_t bits = g_own_fds[w].exchange(0);
-    while (bits != 0) {
-      const int b = __builtin_ctzll(bits);
-      bits &= bits - 1;
-      close(w * 64 + b);
-    }
-  }
+void ForgetServerInChild() {
+  CloseOwnFdsInChild();
   g_server_running.store(false);
 }
 
@@ -200,6 +199,7 @@ struct Server::Impl {
 
   int listen_fd = -1;
   int wake_fd = -1;
+  int host_listen_fd = -1;       // the host table's copy of the listener, with a private table
   pid_t owner_pid = 0;           // the process whose threads these are
   pthread_t loop_thread{};
   std::atomic<bool> stopping{false};
@@ -212,6 +212,12 @@ struct Server::Impl {
   // Connections handed back by workers.
   std::mutex returned_mu;
   std::vector<ConnPtr> returned;
+
+  // Private descriptor table handshake: 0 pending, 1 private, 2 shared.
+  std::mutex table_mu;
+  std::condition_variable table_cv;
+  int table_state = 0;
+  bool private_fds = false;
 
   int max_long = 1;                // resolved max_long_requests
   std::atomic<int> long_in_flight{0};
@@ -281,13 +287,15 @@ Status Server::Impl::StartLocked() {
     return err;
   }
   static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-  pthread_once(&atfork_once, [] { pthread_atfork(nullptr, nullptr, internal::CloseOwnFdsInChild); });
+  pthread_once(&atfork_once, [] { pthread_atfork(nullptr, nullptr, internal::ForgetServerInChild); });
   internal::TrackFd(fd);
   internal::TrackFd(wfd);
   listen_fd = fd;
   wake_fd = wfd;
   owner_pid = getpid();
   stopping = false;
+  table_state = 0;
+  private_fds = false;
   config = internal::EndpointConfigFromOptions(options);
   internal::SetEndpointConfig(config);
   internal::RegisterBuiltinSources();
@@ -305,6 +313,14 @@ Status Server::Impl::StartLocked() {
     internal::g_server_running = false;
     return s;
   }
+  {
+    std::unique_lock<std::mutex> lock(table_mu);
+    table_cv.wait(lock, [this] { return table_state != 0; });
+  }
+  // With a private table the host's keeps its copies of the listening
+  // socket (so `ss -ltnp` and lsof still name this process) and of the
+  // eventfd (Stop() wakes the loop through it).
+  host_listen_fd = private_fds ? listen_fd : -1;
   bound_port = port;
   running = true;
   return Status();
@@ -319,19 +335,19 @@ void Server::Impl::StopLocked() {
     (void)pool.release();
     for (ConnPtr& c : conns) c->fd = -1;
     conns.clear();
-    listen_fd = wake_fd = -1;
+    listen_fd = wake_fd = host_listen_fd = -1;
     bound_port = 0;
     running = false;
     return;
   }
   stopping = true;
   Wake();
+  // The loop joins the workers and closes the connections itself (they may
+  // live in its private descriptor table).
   pthread_join(loop_thread, nullptr);
-  // Requests still running see cancelled() (stopping) and end early.
-  pool->Shutdown();
   pool.reset();
-  TakeReturned();
-  CloseAll();
+  if (host_listen_fd >= 0) internal::CloseTracked(host_listen_fd);
+  host_listen_fd = -1;
   internal::CloseTracked(wake_fd);
   wake_fd = -1;
   bound_port = 0;
@@ -462,7 +478,7 @@ void Server::Impl::Accept() {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    internal::TrackFd(fd);
+    if (!private_fds) internal::TrackFd(fd);
     auto c = std::make_shared<Connection>();
     c->fd = fd;
     c->idle = true;
@@ -616,6 +632,23 @@ void Server::Impl::Serve(const ConnPtr& c, Request request, bool keep_alive, boo
 }
 
 void Server::Impl::Loop() {
+  const bool make_private = options.private_fd_table;
+  bool is_private = false;
+  if (make_private) {
+    is_private = internal::MakeFdTablePrivate({listen_fd, wake_fd});
+    if (!is_private) {
+      internal::RawLog(internal::LogLevel::kWarning,
+                       "no private descriptor table for the endpoint (unshare: %s): it shares the host's and "
+                       "cannot accept while the host is out of descriptors",
+                       strerror(errno));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(table_mu);
+    private_fds = is_private;
+    table_state = is_private ? 1 : 2;
+  }
+  table_cv.notify_all();
   std::vector<pollfd> fds;
   std::vector<ConnPtr> polled;
   while (!stopping.load()) {
@@ -695,10 +728,19 @@ void Server::Impl::Loop() {
       ++i;
     }
   }
-  // Stopping: no new connections; running requests see cancelled().
-  internal::CloseTracked(listen_fd);
+  // Stopping: no new connections; running requests see cancelled() and
+  // end early.
+  if (is_private) {
+    close(listen_fd);  // the private copy; Stop() closes the host's
+  } else {
+    internal::CloseTracked(listen_fd);
+  }
   listen_fd = -1;
   for (const ConnPtr& c : conns) c->cancelled = true;
+  pool->Shutdown();
+  TakeReturned();
+  CloseAll();
+  if (is_private) close(wake_fd);  // the private copy; Stop() closes the host's
 }
 
 Server::Server(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/private_fd_table.h"
 #include "base/self_stats.h"
 
 namespace cpprof {
@@ -30,10 +31,12 @@ namespace {
 struct ThreadStart {
   std::string name;
   std::function<void()> body;
+  bool private_fds;  // the creator's descriptor table is private, hence the new thread's too
 };
 
 void* ThreadMain(void* arg) {
   std::unique_ptr<ThreadStart> start(static_cast<ThreadStart*>(arg));
+  if (start->private_fds) MarkThreadFdTablePrivate();
   pthread_setname_np(pthread_self(), start->name.substr(0, 15).c_str());
   RegisterOwnThread();
   start->body();
@@ -53,7 +56,7 @@ Status StartOwnThread(const char* name, int profiling_signal, std::function<void
   sigdelset(&block, SIGILL);
   sigset_t old;
   pthread_sigmask(SIG_SETMASK, &block, &old);
-  auto* start = new ThreadStart{name, std::move(body)};
+  auto* start = new ThreadStart{name, std::move(body), ThreadFdTableIsPrivate()};
   int err = pthread_create(thread, nullptr, ThreadMain, start);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (err != 0) {

@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "base/private_fd_table.h"
 #include "base/raw_log.h"
 
 namespace cpprof {
@@ -80,11 +81,13 @@ struct StartRecord {
   void* arg;
   const ThreadCreationObserver* observer;  // the one that made token, or null
   void* token;
+  bool private_fds;  // the creator's descriptor table is private (shared with the new thread)
 };
 
 void* Trampoline(void* p) {
   StartRecord record = *static_cast<StartRecord*>(p);
   free(p);
+  if (record.private_fds) MarkThreadFdTablePrivate();
   pthread_once(&g_key_once, CreateKey);
   // A non-null value makes the destructor run when the thread ends.
   pthread_setspecific(g_exit_key, reinterpret_cast<void*>(1));
@@ -119,7 +122,8 @@ extern "C" __attribute__((visibility("default"))) int pthread_create(
   if (real == nullptr) return EAGAIN;
   g_created.fetch_add(1, std::memory_order_relaxed);
   const ThreadCreationObserver* observer = g_observer.load(std::memory_order_acquire);
-  if ((g_on_start.load(std::memory_order_acquire) == nullptr && observer == nullptr) ||
+  const bool private_fds = ThreadFdTableIsPrivate();
+  if ((g_on_start.load(std::memory_order_acquire) == nullptr && observer == nullptr && !private_fds) ||
       SanitizerOwnsThreadStart()) {
     return real(thread, attr, start, arg);
   }
@@ -129,6 +133,7 @@ extern "C" __attribute__((visibility("default"))) int pthread_create(
   record->arg = arg;
   record->observer = observer;
   record->token = observer != nullptr ? observer->on_create() : nullptr;
+  record->private_fds = private_fds;
   int rc = real(thread, attr, Trampoline, record);
   if (rc != 0) {
     if (observer != nullptr) observer->on_failed(record->token);

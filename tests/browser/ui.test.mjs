@@ -704,6 +704,28 @@ describe('flame-graph page', { timeout: 600000 }, () => {
     await page.close();
   });
 
+  test('fd from the endpoint: descriptors by creation stack', async () => {
+    if (!process.env.CPPROF_DEMO) return;  // the development server has no fd route
+    const page = await newPage();
+    await page.goto(server.base + '/debug/pprof/ui/');
+    await page.waitForFunction(() => [...document.querySelectorAll('#profile-select option')].some((o) => o.value === 'fd'));
+    await page.selectOption('#profile-select', 'fd');
+    // seconds means a delta (descriptors opened in the window), as for heap.
+    assert.equal(await page.locator('#delta-label').isVisible(), true, 'no delta field for fd');
+    await page.click('#load-btn');
+    await waitLoaded(page, 'main', 1);
+    const options = await page.locator('#sample-select option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(options, ['fds']);
+    const total = Number((await page.locator('#sample-total').textContent()).replace(/^total /, ''));
+    assert.ok(total >= 6, 'fd total ' + total);
+    const frames = await page.evaluate(() => window.cpprofApp.main.model.frameName.join('\n'));
+    assert.match(frames, /OpenSpillFiles/, 'the demo\'s spill files are not at their creation stack');
+    assert.match(frames, /unknown origin/, 'inherited descriptors are not shown as unknown origin');
+    assert.ok(await inkedPixels(page) > 1000, 'fd flame graph drew nothing');
+    await page.screenshot({ path: path.join(artifacts, 'fd.png') });
+    await page.close();
+  });
+
   test('other web pages cannot read or start a profile, not even through a name that resolves to 127.0.0.1', async () => {
     if (!process.env.CPPROF_DEMO) return;  // the origin checks are the library's, not the dev server's
     // A fresh endpoint, so "no CPU profile ran" can be read from its stats.
