@@ -13,7 +13,9 @@
 #     -> the thread entry (start_thread/clone3), though neither the program
 #     nor libstdc++ keeps frame pointers;
 #   - the program's own locations are fully symbolized, its mapping has a
-#     build ID, and thread labels name tp-worker-0/1.
+#     build ID, and thread labels name tp-worker-0/1;
+#   - /debug/pprof/fd puts the program's journal files and socket at
+#     thirdparty::OpenJournal (descriptor hooks work preloaded).
 #
 #   preload_test.sh THIRD_PARTY_BIN LIBCPPROF_PRELOAD_SO THIRD_PARTY_CC
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
@@ -87,5 +89,18 @@ for loc in p.locations.values():
 if bad:
     sys.exit("%d of %d locations badly symbolized: %s" % (len(bad), n, "; ".join(bad[:8])))
 print("%d program locations, all symbolized" % n)
+PY
+pprof -traces "$BASE/debug/pprof/fd" >"$WORK/fd.traces" 2>"$WORK/fd.err" || { show "$WORK/fd.err"; fail "pprof fd"; }
+python3 - "$WORK/fd.traces" <<'PY' || { show "$WORK/fd.traces"; fail "preloaded descriptor tracking"; }
+import re, sys
+SEP = "-----------+-------------------------------------------------------"
+found = {}
+for t in open(sys.argv[1]).read().split(SEP):
+    frames = [l.strip() for l in t.splitlines() if re.match(r"^\s+(\d+\s+)?\S", l) and not re.match(r"^\s*\w+:\s", l)]
+    typ = re.search(r"^\s*type:\s+(\S+)", t, re.M)
+    if frames and re.search(r"(^|\s)thirdparty::OpenJournal$", frames[0]) and typ:
+        found[typ.group(1)] = found.get(typ.group(1), 0) + 1
+print("OpenJournal descriptors by type:", found)
+assert found.get("device") == 2 and found.get("socket") == 1, found
 PY
 log "PASS"
