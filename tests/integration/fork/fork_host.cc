@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,6 +116,8 @@ int main(int argc, char** argv) {
   for (pid_t& child : children) {
     child = fork();
     if (child == 0) {
+      // A child never outlives a parent the test killed (it would burn CPU).
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       const int rc = env ? RunEnvChild(stop_file) : RunChild(stop_file);
       fflush(stdout);
       // Not exit(): the parent's `server` and `burner` are this frame's, and

@@ -193,7 +193,18 @@ TEST_CASE("a thread on a private descriptor table is not recorded") {
   });
   t.join();
   REQUIRE(f >= 0);
-  CHECK(Records().count(f) == 0);
+  // (A stale record of another call may hold the number: sanitizer
+  // runtimes make pipes with pipe() and close them with raw syscalls. The
+  // inventory tells a stale record from a live one.)
+  Inventory inv;
+  REQUIRE(TakeInventory(InventoryOptions(), &inv).ok());
+  bool listed = false;
+  for (const OpenFd& o : inv.fds) {
+    if (o.fd != f) continue;
+    listed = true;
+    CHECK(!o.known);
+  }
+  CHECK(listed);
   RawClose(f);
 }
 
