@@ -60,6 +60,7 @@
 #include "cpprof/server.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -632,7 +633,10 @@ void Server::Impl::Serve(const ConnPtr& c, Request request, bool keep_alive, boo
 }
 
 void Server::Impl::Loop() {
-  const bool make_private = options.private_fd_table;
+  // ThreadSanitizer models descriptors by number for the whole process: a
+  // second table would make it report races between unrelated descriptors.
+  static const bool tsan = dlsym(RTLD_DEFAULT, "__tsan_init") != nullptr;
+  const bool make_private = options.private_fd_table && !tsan;
   bool is_private = false;
   if (make_private) {
     is_private = internal::MakeFdTablePrivate({listen_fd, wake_fd});

@@ -171,6 +171,32 @@ std::string ReadFlags(int fd) {
   return DecodeFlags(strtoul(info.c_str() + at + 6, nullptr, 8));
 }
 
+// A sanitizer runtime ahead of cpprof in the lookup order (ASan, TSan)
+// intercepts open/socket/... first and calls cpprof's hook from its
+// interceptor: those frames are not the host's.
+bool IsSanitizerRuntime(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  return base.compare(0, 8, "libasan.") == 0 || base.compare(0, 8, "libtsan.") == 0 ||
+         base.compare(0, 9, "libubsan.") == 0 || base.compare(0, 8, "liblsan.") == 0 ||
+         base.compare(0, 8, "libmsan.") == 0;
+}
+
+// The creation stack of `slot` without leading sanitizer-runtime frames.
+std::vector<uintptr_t> CreationStack(const StackTable* table, long slot, const std::vector<Module>& modules) {
+  const uintptr_t* pcs = nullptr;
+  int depth = 0;
+  int32_t tag = 0;
+  if (slot < 0 || table == nullptr || !table->Entry(static_cast<size_t>(slot), &pcs, &depth, &tag)) return {};
+  int skip = 0;
+  while (skip < depth - 1) {
+    const int m = FindModule(modules, pcs[skip] - 1);
+    if (m < 0 || !IsSanitizerRuntime(modules[static_cast<size_t>(m)].path)) break;
+    ++skip;
+  }
+  return std::vector<uintptr_t>(pcs + skip, pcs + depth);
+}
+
 struct RecordSet {
   std::map<int, FdRecord> by_fd;
 };
@@ -287,6 +313,8 @@ Status TakeInventory(const InventoryOptions& options, Inventory* out) {
   }
   std::sort(numbers.begin(), numbers.end());
   const StackTable* table = FdStackTable();
+  const std::vector<Module> modules = ListModules();
+  std::unordered_map<long, std::vector<uintptr_t>> stacks;
   std::unordered_map<uint64_t, std::string> sockets;
   bool sockets_read = false;
   for (int number : numbers) {
@@ -325,12 +353,9 @@ Status TakeInventory(const InventoryOptions& options, Inventory* out) {
         f.known = true;
         f.api = r.api;
         f.created_unix_ns = r.created_unix_ns;
-        const uintptr_t* pcs = nullptr;
-        int depth = 0;
-        int32_t tag = 0;
-        if (r.slot >= 0 && table != nullptr && table->Entry(static_cast<size_t>(r.slot), &pcs, &depth, &tag)) {
-          f.pcs.assign(pcs, pcs + depth);
-        }
+        auto cached = stacks.find(r.slot);
+        if (cached == stacks.end()) cached = stacks.emplace(r.slot, CreationStack(table, r.slot, modules)).first;
+        f.pcs = cached->second;
       } else if (ForgetFdRecord(r)) {
         ++out->stale_dropped;  // the number was reused by a call no hook saw
       }
