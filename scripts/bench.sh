@@ -35,7 +35,7 @@ for m in "${modes[@]}"; do
     "$(median <<<"${ratio[$key]}")" "$(median <<<"${handler[$key]}")" "$(median <<<"${median[$key]}")"
 done
 
-for b in unwind_bench symbolize_bench pprof_bench http_bench leak_scan_bench fd_bench; do
+for b in unwind_bench symbolize_bench pprof_bench http_bench leak_scan_bench fd_bench handler_stack_bench; do
   if [[ -x "$bin/$b" ]]; then
     echo "== $b =="
     "$bin/$b"

@@ -368,18 +368,29 @@ TEST_CASE("A request that stalls is answered 408 and closed after the read timeo
   server.Stop();
 }
 
-TEST_CASE("Server listens on IPv6 loopback") {
+TEST_CASE("Server listens on IPv6 loopback, or says clearly that it cannot") {
+  // Can this host bind [::1] at all (no IPv6 in some containers)?
+  bool have_ipv6 = false;
   int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (probe < 0) return;  // no IPv6 on this host
-  close(probe);
+  if (probe >= 0) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    have_ipv6 = bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    close(probe);
+  }
   cpprof::Options o = LocalOptions();
   o.address = "[::1]:0";
   cpprof::Server server(o);
   cpprof::Status s = server.Start();
-  if (!s.ok()) {
-    MESSAGE("IPv6 loopback unavailable: " << s.message());
+  if (!have_ipv6) {
+    MESSAGE("SKIPPED serving over IPv6: this host cannot bind [::1]; checking the error instead");
+    CHECK(!s.ok());
+    CHECK(s.code() == cpprof::StatusCode::kUnavailable);
+    CHECK(!s.message().empty());
     return;
   }
+  REQUIRE(s.ok());
   int fd = Connect(server.port(), AF_INET6);
   SendAll(fd, "GET /debug/pprof/symbol HTTP/1.1\r\nHost: [::1]\r\n\r\n");
   std::string buffer;
