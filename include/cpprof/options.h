@@ -118,6 +118,17 @@ struct Options {
   // the limit, accept fails and is retried every 100 ms). Environment:
   // CPPROF_PRIVATE_FD_TABLE=0.
   bool private_fd_table = true;
+  // Memory caps. CPU stack tables: a full table is replaced by a fresh one
+  // (about 3.5 MiB) while open profiles still read the old ones, up to this
+  // many bytes in all (never below one table); past it, samples of stacks
+  // not yet in the table are dropped, counted, and shown in the profile as a
+  // "[cpprof: N samples dropped: stack table full]" frame. Symbol cache: the
+  // symbol and line indexes of loaded modules, least recently used evicted
+  // past this many bytes (a module whose index alone would exceed it
+  // resolves by ELF symbols only). Environment: CPPROF_CPU_TABLE_MAX_BYTES,
+  // CPPROF_SYMBOL_CACHE_MAX_BYTES.
+  size_t cpu_table_max_bytes = size_t{32} << 20;
+  size_t symbol_cache_max_bytes = size_t{512} << 20;
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include <unistd.h>
 
@@ -105,6 +106,18 @@ Options ApplyEnvironment(Options o) {
     o.private_fd_table = false;
   }
   if (const char* v = getenv("CPPROF_LEAK_SUPPRESS"); v != nullptr && *v != '\0') o.leak_suppressions = v;
+  for (const auto& cap : {std::make_pair("CPPROF_CPU_TABLE_MAX_BYTES", &o.cpu_table_max_bytes),
+                          std::make_pair("CPPROF_SYMBOL_CACHE_MAX_BYTES", &o.symbol_cache_max_bytes)}) {
+    const char* v = getenv(cap.first);
+    if (v == nullptr || *v == '\0') continue;
+    char* end = nullptr;
+    const unsigned long long n = strtoull(v, &end, 10);
+    if (*end != '\0' || n == 0 || n > (1ULL << 40)) {
+      RawLog(LogLevel::kWarning, "ignoring %s=%s: expected bytes from 1 to 2^40", cap.first, v);
+    } else {
+      *cap.second = static_cast<size_t>(n);
+    }
+  }
   if (const char* v = getenv("CPPROF_HEAP_RATE"); v != nullptr && *v != '\0') {
     char* end = nullptr;
     long long n = strtoll(v, &end, 10);

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -149,7 +150,7 @@ struct Symbolizer::Impl {
     {
       std::lock_guard<std::mutex> lock(entry->build_mu);
       if (entry->index == nullptr) {
-        entry->index = BuildIndex(module, max_bytes);
+        entry->index = BuildIndex(module, max_bytes.load());
         built = true;
       }
       index = entry->index;
@@ -176,7 +177,7 @@ struct Symbolizer::Impl {
   // `keep` (the index just built). Entries still being built are skipped.
   // Caller holds mu. Readers keep evicted indexes alive until they finish.
   void Evict(const Entry* keep) {
-    while (entries.size() > max_modules || TotalBytes() > max_bytes) {
+    while (entries.size() > max_modules || TotalBytes() > max_bytes.load()) {
       auto victim = entries.end();
       for (auto it = entries.begin(); it != entries.end(); ++it) {
         if (it->second.get() == keep || it->second->built == nullptr) continue;
@@ -188,7 +189,7 @@ struct Symbolizer::Impl {
   }
 
   const size_t max_modules;
-  const size_t max_bytes;
+  std::atomic<size_t> max_bytes;
   mutable std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries;
   uint64_t clock = 0;
@@ -210,6 +211,12 @@ Symbolizer::Symbolizer(size_t max_modules, size_t max_bytes)
     : impl_(std::make_unique<Impl>(max_modules, max_bytes)) {}
 
 Symbolizer::~Symbolizer() = default;
+
+void Symbolizer::set_max_bytes(size_t bytes) {
+  impl_->max_bytes.store(bytes);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->Evict(nullptr);
+}
 
 SymbolizedAddress Symbolizer::Symbolize(const Module& module, uintptr_t lookup_address) {
   SymbolizedAddress out;

@@ -70,6 +70,9 @@ class Symbolizer {
 
   Symbolizer();
   Symbolizer(size_t max_modules, size_t max_bytes);
+  // Changes max_bytes (Options::symbol_cache_max_bytes), evicting at once
+  // what no longer fits.
+  void set_max_bytes(size_t bytes);
   ~Symbolizer();
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;

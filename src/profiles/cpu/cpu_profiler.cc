@@ -124,6 +124,10 @@ CpuProfiler::CpuProfiler() {
                        [] { return static_cast<double>(Global().open_windows()); });
   RegisterStatProvider("cpu_sampling_hz", "Rate of the running CPU sampling session, 0 when idle.",
                        [] { return static_cast<double>(Global().active_hz()); });
+  RegisterStatProvider("cpu_table_rotations_refused_total",
+                       "Full CPU stack tables not replaced because of cpu_table_max_bytes (new stacks were "
+                       "dropped and counted instead).",
+                       [] { return static_cast<double>(Global().rotations_refused()); });
   RegisterStatProvider("cpu_threads_sampled", "Threads with an armed CPU timer right now.",
                        [] { return static_cast<double>(Global().armed_threads()); });
   RegisterStatProvider("unwind_stacks_truncated_total",
@@ -148,6 +152,18 @@ void CpuProfiler::set_table_capacity(size_t slots, size_t arena_pcs) {
 void CpuProfiler::set_rotation_enabled(bool enabled) {
   std::lock_guard<std::mutex> lock(mu_);
   rotation_enabled_ = enabled;
+}
+
+void CpuProfiler::set_max_table_bytes(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  max_table_bytes_ = bytes;
+}
+
+size_t CpuProfiler::table_bytes() { return TablesBytes(); }
+
+uint64_t CpuProfiler::rotations_refused() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rotations_refused_;
 }
 
 int CpuProfiler::active_hz() const {
@@ -398,6 +414,13 @@ void CpuProfiler::MaybeRotateTableLocked(Session* session) {
   StackTable* current = session->tables.back();
   if (!rotation_enabled_) return;
   if (current->used_slots() < static_cast<size_t>(kRotateAtOccupancy * current->slot_count())) return;
+  // Tables of a session share one capacity: a fresh one costs what the
+  // current one does.
+  if (TablesBytes() + current->memory_bytes() > max_table_bytes_) {
+    if (refused_table_ != current) ++rotations_refused_;  // counted once per full table
+    refused_table_ = current;  // it fills up; later new stacks are counted as dropped
+    return;
+  }
   StackTable* fresh = StackTable::Create(table_slots_, table_arena_pcs_);
   if (fresh == nullptr) return;  // keep the full table; drops are counted
   g_table_bytes.fetch_add(fresh->memory_bytes());

@@ -64,6 +64,16 @@ class CpuProfiler {
   void set_table_capacity(size_t slots, size_t arena_pcs);
   // Whether a full table is replaced by a fresh one (for tests).
   void set_rotation_enabled(bool enabled);
+  // Hard cap on the memory of the CPU stack tables (Options::
+  // cpu_table_max_bytes). A full table is replaced by a fresh one while open
+  // windows still read the old ones; past the cap it is not, and further
+  // new stacks are dropped and counted (the profile shows them as a
+  // "[cpprof: N samples dropped: stack table full]" frame). The first table
+  // of a session is always allowed.
+  void set_max_table_bytes(size_t bytes);
+  // Bytes the CPU stack tables hold now, and rotations refused by the cap.
+  static size_t table_bytes();
+  uint64_t rotations_refused() const;
 
  private:
   struct Session;
@@ -91,6 +101,12 @@ class CpuProfiler {
   size_t table_slots_ = 16384;
   size_t table_arena_pcs_ = 16384 * 24;
   bool rotation_enabled_ = true;
+  size_t max_table_bytes_ = kDefaultMaxTableBytes;
+  uint64_t rotations_refused_ = 0;
+  const StackTable* refused_table_ = nullptr;  // the full table a rotation was refused for
+
+ public:
+  static constexpr size_t kDefaultMaxTableBytes = size_t{32} << 20;
 };
 
 }  // namespace internal

@@ -38,6 +38,11 @@ class CpuProfileSource : public ProfileSource {
   }
   std::vector<std::string> parameters() const override { return {"seconds", "hz"}; }
 
+  void Configure(const Options& options) override {
+    CpuProfiler::Global().set_max_table_bytes(options.cpu_table_max_bytes);
+    Symbolizer::Global().set_max_bytes(options.symbol_cache_max_bytes);
+  }
+
   ProfileResponse Collect(const ProfileRequest& request) override {
     int64_t seconds = 0;
     int64_t hz = 0;

@@ -227,6 +227,108 @@ TEST_CASE("Samples that do not fit the stack table are counted and reported, not
   CHECK(has_drop_frame);
 }
 
+namespace {
+
+// Hundreds of distinct (stack, thread) keys, until `stop`: eight threads at
+// recursion depths 0..39 (well within the walk's depth), and a stream of
+// short threads that each burn a few ms (each its own key, which holds even
+// where a sanitizer delivers signals only at one point of a loop).
+struct ManyStacks {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  ManyStacks() {
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([this, i] {
+        int d = i * 5;
+        while (!stop.load()) Recurse(d++ % 40, stop);
+      });
+    }
+    threads.emplace_back([this] {
+      while (!stop.load()) {
+        std::thread t([] {
+          timespec t0;
+          clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+          for (;;) {
+            Recurse(2, std::atomic<bool>{false});
+            timespec t1;
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+            if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) > 3000000) break;
+          }
+        });
+        t.join();
+      }
+    });
+  }
+  ~ManyStacks() {
+    stop = true;
+    for (auto& t : threads) t.join();
+  }
+};
+
+size_t DistinctSamples(const StackProfile& p) {
+  size_t n = 0;
+  for (const auto& s : p.samples) n += s.synthetic.empty() ? 1 : 0;
+  return n;
+}
+
+int64_t DroppedSamples(const StackProfile& p) {
+  int64_t n = 0;
+  for (const auto& s : p.samples) {
+    if (s.synthetic.find("dropped") != std::string::npos) n += s.values[0];
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("A full stack table is replaced by a fresh one; the window reads all of them; all are freed") {
+  CpuProfiler::Global().set_table_capacity(64, 64 * 24);
+  CpuProfiler::Global().set_rotation_enabled(true);
+  CpuProfiler::Global().set_max_table_bytes(CpuProfiler::kDefaultMaxTableBytes);
+  uint64_t w = 0;
+  REQUIRE(CpuProfiler::Global().BeginWindow(1000, SIGPROF, &w).ok());
+  const size_t one_table = CpuProfiler::table_bytes();
+  REQUIRE(one_table > 0);
+  StackProfile p;
+  {
+    ManyStacks load;
+    // Rotation happens on the sampler's tick once a table is 3/4 full.
+    CHECK(WaitFor([&] { return CpuProfiler::table_bytes() >= 3 * one_table; }, 30000));
+    p = CpuProfiler::Global().EndWindow(w);
+  }
+  CpuProfiler::Global().set_table_capacity(16384, 16384 * 24);
+  // More distinct (stack, thread) keys than one 64-slot table holds.
+  CHECK(DistinctSamples(p) > 64);
+  CHECK(CpuProfiler::table_bytes() == 0);  // the session ended: every table freed
+}
+
+TEST_CASE("Past cpu_table_max_bytes no table is added: new stacks are dropped and counted") {
+  CpuProfiler::Global().set_table_capacity(64, 64 * 24);
+  CpuProfiler::Global().set_rotation_enabled(true);
+  uint64_t w = 0;
+  REQUIRE(CpuProfiler::Global().BeginWindow(1000, SIGPROF, &w).ok());
+  const size_t one_table = CpuProfiler::table_bytes();
+  CpuProfiler::Global().set_max_table_bytes(2 * one_table);
+  const uint64_t refused_before = CpuProfiler::Global().rotations_refused();
+  size_t most = 0;
+  StackProfile p;
+  {
+    ManyStacks load;
+    CHECK(WaitFor([&] {
+      most = std::max(most, CpuProfiler::table_bytes());
+      return CpuProfiler::Global().rotations_refused() > refused_before;
+    }, 30000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    most = std::max(most, CpuProfiler::table_bytes());
+    p = CpuProfiler::Global().EndWindow(w);
+  }
+  CpuProfiler::Global().set_table_capacity(16384, 16384 * 24);
+  CpuProfiler::Global().set_max_table_bytes(CpuProfiler::kDefaultMaxTableBytes);
+  CHECK(most <= 2 * one_table);
+  CHECK(DroppedSamples(p) > 0);  // the profile says what the cap cost
+  CHECK(CpuProfiler::table_bytes() == 0);
+}
+
 TEST_CASE("A signal that already has someone else's handler is refused") {
   struct sigaction sa = {};
   sa.sa_handler = [](int) {};
