@@ -74,7 +74,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -214,10 +213,10 @@ struct Server::Impl {
   std::mutex returned_mu;
   std::vector<ConnPtr> returned;
 
-  // Private descriptor table handshake: 0 pending, 1 private, 2 shared.
-  std::mutex table_mu;
-  std::condition_variable table_cv;
-  int table_state = 0;
+  // Private descriptor table: asked for (decided in Start), and obtained
+  // (written by the loop thread before it serves; read by others only
+  // after joining it).
+  bool want_private_fds = false;
   bool private_fds = false;
 
   int max_long = 1;                // resolved max_long_requests
@@ -295,7 +294,10 @@ Status Server::Impl::StartLocked() {
   wake_fd = wfd;
   owner_pid = getpid();
   stopping = false;
-  table_state = 0;
+  // ThreadSanitizer models descriptors by number for the whole process: a
+  // second table would make it report races between unrelated descriptors.
+  static const bool tsan = dlsym(RTLD_DEFAULT, "__tsan_init") != nullptr;
+  want_private_fds = options.private_fd_table && !tsan;
   private_fds = false;
   config = internal::EndpointConfigFromOptions(options);
   internal::SetEndpointConfig(config);
@@ -314,14 +316,12 @@ Status Server::Impl::StartLocked() {
     internal::g_server_running = false;
     return s;
   }
-  {
-    std::unique_lock<std::mutex> lock(table_mu);
-    table_cv.wait(lock, [this] { return table_state != 0; });
-  }
   // With a private table the host's keeps its copies of the listening
   // socket (so `ss -ltnp` and lsof still name this process) and of the
-  // eventfd (Stop() wakes the loop through it).
-  host_listen_fd = private_fds ? listen_fd : -1;
+  // eventfd (Stop() wakes the loop through it). Start() does not wait for
+  // the loop to say which it got: it may run in a constructor inside
+  // dlopen(), holding the loader lock the new thread could need.
+  host_listen_fd = listen_fd;
   bound_port = port;
   running = true;
   return Status();
@@ -347,7 +347,8 @@ void Server::Impl::StopLocked() {
   // live in its private descriptor table).
   pthread_join(loop_thread, nullptr);
   pool.reset();
-  if (host_listen_fd >= 0) internal::CloseTracked(host_listen_fd);
+  // Without a private table the loop closed the only copy itself.
+  if (private_fds && host_listen_fd >= 0) internal::CloseTracked(host_listen_fd);
   host_listen_fd = -1;
   internal::CloseTracked(wake_fd);
   wake_fd = -1;
@@ -633,12 +634,8 @@ void Server::Impl::Serve(const ConnPtr& c, Request request, bool keep_alive, boo
 }
 
 void Server::Impl::Loop() {
-  // ThreadSanitizer models descriptors by number for the whole process: a
-  // second table would make it report races between unrelated descriptors.
-  static const bool tsan = dlsym(RTLD_DEFAULT, "__tsan_init") != nullptr;
-  const bool make_private = options.private_fd_table && !tsan;
   bool is_private = false;
-  if (make_private) {
+  if (want_private_fds) {
     is_private = internal::MakeFdTablePrivate({listen_fd, wake_fd});
     if (!is_private) {
       internal::RawLog(internal::LogLevel::kWarning,
@@ -647,12 +644,7 @@ void Server::Impl::Loop() {
                        strerror(errno));
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(table_mu);
-    private_fds = is_private;
-    table_state = is_private ? 1 : 2;
-  }
-  table_cv.notify_all();
+  private_fds = is_private;
   std::vector<pollfd> fds;
   std::vector<ConnPtr> polled;
   while (!stopping.load()) {
