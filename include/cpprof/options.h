@@ -125,10 +125,14 @@ struct Options {
   // "[cpprof: N samples dropped: stack table full]" frame. Symbol cache: the
   // symbol and line indexes of loaded modules, least recently used evicted
   // past this many bytes (a module whose index alone would exceed it
-  // resolves by ELF symbols only). Environment: CPPROF_CPU_TABLE_MAX_BYTES,
-  // CPPROF_SYMBOL_CACHE_MAX_BYTES.
+  // resolves by ELF symbols only). Unwind tables: built per loaded module
+  // from its .eh_frame (about 12 bytes per row); a module that would take
+  // them past this many bytes gets none and is walked with frame pointers.
+  // Environment: CPPROF_CPU_TABLE_MAX_BYTES, CPPROF_SYMBOL_CACHE_MAX_BYTES,
+  // CPPROF_UNWIND_TABLE_MAX_BYTES.
   size_t cpu_table_max_bytes = size_t{32} << 20;
   size_t symbol_cache_max_bytes = size_t{512} << 20;
+  size_t unwind_table_max_bytes = size_t{256} << 20;
   // Longest `seconds` a profile request may ask for.
   int max_profile_seconds = 600;
 

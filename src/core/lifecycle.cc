@@ -107,7 +107,8 @@ Options ApplyEnvironment(Options o) {
   }
   if (const char* v = getenv("CPPROF_LEAK_SUPPRESS"); v != nullptr && *v != '\0') o.leak_suppressions = v;
   for (const auto& cap : {std::make_pair("CPPROF_CPU_TABLE_MAX_BYTES", &o.cpu_table_max_bytes),
-                          std::make_pair("CPPROF_SYMBOL_CACHE_MAX_BYTES", &o.symbol_cache_max_bytes)}) {
+                          std::make_pair("CPPROF_SYMBOL_CACHE_MAX_BYTES", &o.symbol_cache_max_bytes),
+                          std::make_pair("CPPROF_UNWIND_TABLE_MAX_BYTES", &o.unwind_table_max_bytes)}) {
     const char* v = getenv(cap.first);
     if (v == nullptr || *v == '\0') continue;
     char* end = nullptr;

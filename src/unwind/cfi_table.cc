@@ -35,11 +35,19 @@ constexpr size_t kMaxRetired = 8;
 std::mutex g_mu;
 std::vector<const CfiTableSet*>* g_retired = nullptr;  // guarded by g_mu
 std::atomic<size_t> g_bytes{0};
+std::atomic<size_t> g_max_bytes{kDefaultUnwindTablesMaxBytes};
+std::atomic<uint64_t> g_modules_over_cap{0};
+
+size_t ModuleBytes(const ModuleTable& t) {
+  return sizeof(ModuleTable) + t.rows.capacity() * sizeof(CfiRow) + t.pages.capacity() * sizeof(uint32_t) +
+         t.name.capacity() + sizeof(ModuleEntry) + 2 * sizeof(void*);
+}
 
 struct BuildContext {
   const CfiTableSet* old = nullptr;
   CfiTableSet* fresh = nullptr;
   bool counters_seen = false;
+  size_t bytes = 0;  // of the modules in `fresh` so far
 };
 
 void ReadCounters(dl_phdr_info* info, size_t size, unsigned long long* adds,
@@ -80,6 +88,7 @@ int BuildCallback(dl_phdr_info* info, size_t size, void* data) {
       if (t->bias == bias && t->eh_frame_hdr == hdr && t->exec_lo == exec_lo &&
           t->exec_hi == exec_hi && t->name == name) {
         ctx->fresh->owners.push_back(t);
+        ctx->bytes += ModuleBytes(*t);
         return 0;
       }
     }
@@ -103,6 +112,13 @@ int BuildCallback(dl_phdr_info* info, size_t size, void* data) {
   }
   BuildPageIndex(table.get());
 #endif  // aarch64 and others: no CFI rows; the walk uses frame pointers.
+  if (ctx->bytes + ModuleBytes(*table) > g_max_bytes.load(std::memory_order_relaxed) && !table->rows.empty()) {
+    // Past the cap: this module is walked with frame pointers only.
+    std::vector<CfiRow>().swap(table->rows);
+    std::vector<uint32_t>().swap(table->pages);
+    g_modules_over_cap.fetch_add(1, std::memory_order_relaxed);
+  }
+  ctx->bytes += ModuleBytes(*table);
   ctx->fresh->owners.push_back(std::move(table));
   return 0;
 }
@@ -144,9 +160,7 @@ bool RefreshUnwindTables() {
     fresh->entries.push_back(ModuleEntry{t->exec_lo, t->exec_hi, t->bias, t->rows.data(),
                                          t->rows.size(), t->pages.empty() ? nullptr : t->pages.data(),
                                          t->pages.size()});
-    bytes += sizeof(ModuleTable) + t->rows.capacity() * sizeof(CfiRow) +
-             t->pages.capacity() * sizeof(uint32_t) + t->name.capacity() +
-             sizeof(ModuleEntry) + 2 * sizeof(void*);
+    bytes += ModuleBytes(*t);
   }
   fresh->bytes = bytes;
   g_bytes.store(bytes, std::memory_order_relaxed);
@@ -167,6 +181,10 @@ void ReleaseRetiredUnwindTables() {
   }
   ReleaseRetiredReadableRanges();
 }
+
+void SetUnwindTablesMaxBytes(size_t bytes) { g_max_bytes.store(bytes, std::memory_order_relaxed); }
+
+uint64_t UnwindModulesOverCap() { return g_modules_over_cap.load(std::memory_order_relaxed); }
 
 size_t UnwindTablesBytes() {
   return g_bytes.load(std::memory_order_relaxed) + ReadableRangesBytes();

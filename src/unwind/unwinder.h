@@ -47,6 +47,14 @@ void ReleaseRetiredUnwindTables();
 // Bytes held by unwind tables and memory maps (for cpprof's own cost).
 size_t UnwindTablesBytes();
 
+// Cap on the unwind tables (Options::unwind_table_max_bytes). A module whose
+// table would go past it, in load order, gets none: its frames are walked
+// with frame pointers only, and it is counted. Applies to tables built from
+// then on. Thread-safe.
+constexpr size_t kDefaultUnwindTablesMaxBytes = size_t{256} << 20;
+void SetUnwindTablesMaxBytes(size_t bytes);
+uint64_t UnwindModulesOverCap();
+
 // Signal context. `ucontext` is the handler's third argument. Returns the
 // number of PCs written (>= 1 unless ucontext is null), at most max_depth.
 CPPROF_SIGNAL_SAFE int CaptureStack(const void* ucontext, uintptr_t* pcs, int max_depth);

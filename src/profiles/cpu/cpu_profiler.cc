@@ -128,6 +128,10 @@ CpuProfiler::CpuProfiler() {
                        "Full CPU stack tables not replaced because of cpu_table_max_bytes (new stacks were "
                        "dropped and counted instead).",
                        [] { return static_cast<double>(Global().rotations_refused()); });
+  RegisterStatProvider("unwind_modules_over_cap_total",
+                       "Modules given no unwind table because of unwind_table_max_bytes (walked with frame "
+                       "pointers only).",
+                       [] { return static_cast<double>(UnwindModulesOverCap()); });
   RegisterStatProvider("cpu_threads_sampled", "Threads with an armed CPU timer right now.",
                        [] { return static_cast<double>(Global().armed_threads()); });
   RegisterStatProvider("unwind_stacks_truncated_total",

@@ -18,6 +18,7 @@
 #include "pprof/stack_profile.h"
 #include "profiles/cpu/cpu_profiler.h"
 #include "registry/params.h"
+#include "unwind/unwinder.h"
 
 namespace cpprof {
 namespace internal {
@@ -41,6 +42,7 @@ class CpuProfileSource : public ProfileSource {
   void Configure(const Options& options) override {
     CpuProfiler::Global().set_max_table_bytes(options.cpu_table_max_bytes);
     Symbolizer::Global().set_max_bytes(options.symbol_cache_max_bytes);
+    SetUnwindTablesMaxBytes(options.unwind_table_max_bytes);
   }
 
   ProfileResponse Collect(const ProfileRequest& request) override {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -117,3 +118,32 @@ TEST_CASE("ParseEhFrame survives corrupt section data") {
 }
 
 }  // namespace
+
+TEST_CASE("Past unwind_table_max_bytes a newly loaded module gets no table and is counted") {
+  using cpprof::internal::SetUnwindTablesMaxBytes;
+  using cpprof::internal::UnwindModulesOverCap;
+  REQUIRE(RefreshUnwindTables());
+  const size_t bytes_before = cpprof::internal::UnwindTablesBytes();
+  const uint64_t over_before = UnwindModulesOverCap();
+  SetUnwindTablesMaxBytes(1);  // every module built from now on is over it
+  // libuuid (util-linux, an essential Debian package) is not linked here.
+  void* lib = dlopen("libuuid.so.1", RTLD_NOW | RTLD_LOCAL);
+  const char* why = lib == nullptr ? dlerror() : nullptr;
+  INFO("dlopen(libuuid.so.1): ", std::string(why != nullptr ? why : ""));
+  REQUIRE(lib != nullptr);
+  RefreshUnwindTables();
+  SetUnwindTablesMaxBytes(cpprof::internal::kDefaultUnwindTablesMaxBytes);
+  void* fn = dlsym(lib, "uuid_generate");
+  REQUIRE(fn != nullptr);
+  const ModuleEntry* m = FindModule(CurrentCfiTables(), reinterpret_cast<uintptr_t>(fn));
+  REQUIRE(m != nullptr);
+  CHECK(m->count == 0);  // walked with frame pointers only
+  CHECK(UnwindModulesOverCap() > over_before);
+  CHECK(cpprof::internal::UnwindTablesBytes() < bytes_before + 4096);  // no rows were kept
+  // Modules built before the cap keep their tables.
+  const ModuleEntry* self = FindModule(CurrentCfiTables(), reinterpret_cast<uintptr_t>(&RefreshUnwindTables));
+  REQUIRE(self != nullptr);
+  CHECK(self->count > 0);
+  dlclose(lib);
+  RefreshUnwindTables();
+}
