@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, builds, and runs every test:
 # unit, integration, browser and package tests in a normal build, then the
-# unit and safety tests again under ASan+UBSan and under TSan.
+# unit and safety tests again under ASan+UBSan and under TSan, then the
+# libFuzzer targets for a bounded time (clang, ASan+UBSan).
 # Fails if any test fails. Set CPPROF_SKIP_SANITIZERS=1 for the quick loop.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +32,10 @@ if [[ "${CPPROF_SKIP_SANITIZERS:-0}" != "1" ]]; then
     -DCPPROF_SANITIZE=address,undefined -DCPPROF_BUILD_BENCH=OFF -DCPPROF_BUILD_EXAMPLES=OFF
   run_suite "tsan" "$root/build-tsan" -L "unit|sanitize" -- \
     -DCPPROF_SANITIZE=thread -DCPPROF_BUILD_BENCH=OFF -DCPPROF_BUILD_EXAMPLES=OFF
+  # libFuzzer targets (clang), each for CPPROF_FUZZ_SECONDS (20) on its corpus.
+  run_suite "fuzz" "$root/build-fuzz" -L fuzz -- \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCPPROF_FUZZ=ON \
+    -DCPPROF_SANITIZE=address,undefined -DCPPROF_BUILD_BENCH=OFF -DCPPROF_BUILD_EXAMPLES=OFF -DCPPROF_INSTALL=OFF
 fi
 if ((status)); then
   echo "cpprof: some tests FAILED"

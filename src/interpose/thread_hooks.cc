@@ -40,7 +40,21 @@ PthreadCreateFn RealPthreadCreate() {
   static std::atomic<PthreadCreateFn> real{nullptr};
   PthreadCreateFn fn = real.load(std::memory_order_acquire);
   if (fn != nullptr) return fn;
-  fn = reinterpret_cast<PthreadCreateFn>(dlsym(RTLD_NEXT, "pthread_create"));
+  // A sanitizer runtime linked into the executable (clang's static ASan)
+  // has its interceptor there: when this definition is the process's (it
+  // shadows the interceptor, and RTLD_NEXT would skip it), the interceptor
+  // is the next step, so the sanitizer still sees every thread start
+  // (LeakSanitizer scans the stacks of the threads it knows). When the
+  // interceptor comes first, it calls this function: RTLD_NEXT then.
+  // (Asked of the object holding the process's definition: the address of
+  // pthread_create taken here would itself be the process's definition.)
+  Dl_info found{}, here{};
+  void* process_fn = dlsym(RTLD_DEFAULT, "pthread_create");
+  if (process_fn != nullptr && dladdr(process_fn, &found) != 0 &&
+      dladdr(reinterpret_cast<const void*>(&RealPthreadCreate), &here) != 0 && found.dli_fbase == here.dli_fbase) {
+    fn = reinterpret_cast<PthreadCreateFn>(dlsym(RTLD_DEFAULT, "__interceptor_pthread_create"));
+  }
+  if (fn == nullptr) fn = reinterpret_cast<PthreadCreateFn>(dlsym(RTLD_NEXT, "pthread_create"));
   if (fn == nullptr) {
     fn = reinterpret_cast<PthreadCreateFn>(dlvsym(RTLD_NEXT, "pthread_create", "GLIBC_2.34"));
   }

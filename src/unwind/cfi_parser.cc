@@ -26,6 +26,17 @@ namespace cpprof {
 namespace internal {
 namespace {
 
+// a * b for a factored offset, saturated (a corrupt CIE or instruction can
+// hold any value; the row's range checks then refuse it) and never
+// INT64_MIN, so it can be negated.
+int64_t Scale(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out) || out == INT64_MIN) {
+    return (a < 0) != (b < 0) ? -INT64_MAX : INT64_MAX;
+  }
+  return out;
+}
+
 constexpr uint64_t kRegFp = 6;
 constexpr uint64_t kRegSp = 7;
 constexpr int kMaxStateDepth = 16;
@@ -309,7 +320,7 @@ bool RunProgram(ByteReader* r, const Cie& cie, const State& initial, State* s, u
     uint8_t low = op & 0x3f;
     switch (op & 0xc0) {
       case 0x40: advance(low); continue;
-      case 0x80: set_rule(low, kAtOffset, static_cast<int64_t>(r->Uleb()) * cie.data_align); continue;
+      case 0x80: set_rule(low, kAtOffset, Scale(static_cast<int64_t>(r->Uleb()), cie.data_align)); continue;
       case 0xc0: restore(low); continue;
       default: break;
     }
@@ -326,7 +337,7 @@ bool RunProgram(ByteReader* r, const Cie& cie, const State& initial, State* s, u
       case 0x04: advance(r->Fixed<uint32_t>()); break;
       case 0x05: {
         uint64_t reg = r->Uleb();
-        set_rule(reg, kAtOffset, static_cast<int64_t>(r->Uleb()) * cie.data_align);
+        set_rule(reg, kAtOffset, Scale(static_cast<int64_t>(r->Uleb()), cie.data_align));
         break;
       }
       case 0x06: restore(r->Uleb()); break;
@@ -368,15 +379,15 @@ bool RunProgram(ByteReader* r, const Cie& cie, const State& initial, State* s, u
       }
       case 0x11: {
         uint64_t reg = r->Uleb();
-        set_rule(reg, kAtOffset, r->Sleb() * cie.data_align);
+        set_rule(reg, kAtOffset, Scale(r->Sleb(), cie.data_align));
         break;
       }
       case 0x12:
         s->cfa_reg = r->Uleb();
-        s->cfa_off = r->Sleb() * cie.data_align;
+        s->cfa_off = Scale(r->Sleb(), cie.data_align);
         s->cfa_expr = 0;
         break;
-      case 0x13: s->cfa_off = r->Sleb() * cie.data_align; break;
+      case 0x13: s->cfa_off = Scale(r->Sleb(), cie.data_align); break;
       case 0x14: {
         uint64_t reg = r->Uleb();
         r->Uleb();
@@ -392,7 +403,7 @@ bool RunProgram(ByteReader* r, const Cie& cie, const State& initial, State* s, u
       case 0x2e: r->Uleb(); break;  // GNU_args_size
       case 0x2f: {                  // GNU_negative_offset_extended
         uint64_t reg = r->Uleb();
-        set_rule(reg, kAtOffset, -static_cast<int64_t>(r->Uleb()) * cie.data_align);
+        set_rule(reg, kAtOffset, -Scale(static_cast<int64_t>(r->Uleb()), cie.data_align));
         break;
       }
       default: return false;

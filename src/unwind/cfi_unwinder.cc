@@ -150,6 +150,7 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
   pcs[n++] = regs.pc;
   bool exact = !first_is_return_address;
   bool complete = false;
+  bool at_entry = false;
   const ModuleEntry* module = FindModule(set, regs.pc);
   while (n < max_depth) {
     uintptr_t lookup = exact ? regs.pc : regs.pc - 1;
@@ -159,6 +160,7 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
     Step step;
     if (rule == kCfaEnd) {
       complete = true;
+      at_entry = true;
       break;
     } else if (rule == kCfaSp || rule == kCfaFp || rule == kCfaPlt || rule == kCfaSignal) {
       step = CfiStep(*row, &regs, &exact, cache);
@@ -196,6 +198,7 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
   if (!complete) counters.truncated.fetch_add(1, std::memory_order_relaxed);
   if (end != nullptr) {
     end->complete = complete;
+    end->at_entry = at_entry;
     end->stop_sp = regs.sp;
   }
   return n;

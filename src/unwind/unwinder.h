@@ -62,6 +62,7 @@ CPPROF_SIGNAL_SAFE int CaptureStack(const void* ucontext, uintptr_t* pcs, int ma
 // How a walk ended, for callers that retry with other registers.
 struct UnwindEnd {
   bool complete = false;  // reached a thread entry (RA undefined), RA 0 or fp 0
+  bool at_entry = false;  // reached a thread entry: CFI marks the RA undefined (_start, clone3)
   uintptr_t stop_sp = 0;  // sp of the last frame reached
 };
 

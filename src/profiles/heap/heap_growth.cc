@@ -115,7 +115,9 @@ GrowthReport GrowthTracker::Suspects(double window_seconds) const {
   const size_t n = points.size();
   std::vector<double> t(n), y(n);
   for (size_t k = 0; k < n; ++k) t[k] = points[k]->t;
-  for (const auto& [slot, s] : series) {
+  for (const auto& item : series) {
+    const auto slot = item.first;
+    const auto& s = item.second;  // a plain reference: lambdas may capture it (C++17)
     auto space = [&](size_t k) { return s[k] != nullptr ? s[k]->space : 0; };
     auto raw = [&](size_t k) { return s[k] != nullptr ? s[k]->raw : 0; };
     if (raw(n - 1) - raw(0) < kMinSampleGrowth || space(n - 1) <= space(0)) continue;
