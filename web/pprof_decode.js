@@ -21,15 +21,40 @@ export function isGzip(bytes) {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-// Returns the uncompressed bytes. Throws ProfileError on corrupt or truncated gzip.
-export async function gunzipIfNeeded(bytes) {
+// Largest uncompressed profile the page accepts: a gzip bomb (a few MB that
+// inflate to gigabytes) is refused with a message instead of taking the tab.
+export const kMaxProfileBytes = 512 * 1024 * 1024;
+
+// Returns the uncompressed bytes. Throws ProfileError on corrupt or truncated
+// gzip, or when the data inflates beyond maxBytes.
+export async function gunzipIfNeeded(bytes, maxBytes = kMaxProfileBytes) {
   if (!isGzip(bytes)) return bytes;
+  const chunks = [];
+  let total = 0;
   try {
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        reader.cancel().catch(() => {});
+        throw new ProfileError('the profile inflates to more than ' + Math.round(maxBytes / 1048576) +
+          ' MiB; refusing it (a gzip bomb, or not a profile)');
+      }
+      chunks.push(value);
+    }
   } catch (e) {
+    if (e instanceof ProfileError) throw e;
     throw new ProfileError('the gzip data is corrupt or truncated (' + (e && e.message ? e.message : e) + ')');
   }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 const kTwo32 = 4294967296;
