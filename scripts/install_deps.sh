@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl python3 binutils
   libcpp-httplib-dev libprotobuf-dev protobuf-compiler doctest-dev zlib1g-dev
-  libdw-dev libelf-dev libunwind-dev libgoogle-perftools-dev google-perftools libjemalloc-dev
+  libdw-dev libelf-dev libssl-dev openssl libunwind-dev libgoogle-perftools-dev google-perftools libjemalloc-dev
   golang-go chromium prometheus clang
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

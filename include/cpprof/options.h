@@ -32,6 +32,13 @@ struct Options {
   // this is true. Environment: CPPROF_ALLOW_REMOTE=1.
   bool allow_remote_without_token = false;
 
+  // TLS for the own listener: a PEM certificate chain and its private key
+  // (both or neither). The listener then speaks only HTTPS (TLS 1.2 or 1.3);
+  // `go tool pprof https+insecure://host:port/...` accepts a self-signed
+  // certificate. Across a network use it together with a token. Environment:
+  // CPPROF_TLS_CERT, CPPROF_TLS_KEY.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Browser-origin safety. Requests from other web pages (an `Origin` that
   // is not the endpoint's own, `Sec-Fetch-Site: cross-site` or `same-site`)
   // are always refused with 403. Without a token, the `Host` header must also

@@ -84,6 +84,8 @@ void RegisterBuiltinSources() {
 Options ApplyEnvironment(Options o) {
   if (const char* v = getenv("CPPROF_ADDR"); v != nullptr && *v != '\0') o.address = v;
   if (const char* v = getenv("CPPROF_TOKEN"); v != nullptr && *v != '\0') o.token = v;
+  if (const char* v = getenv("CPPROF_TLS_CERT"); v != nullptr && *v != '\0') o.tls_cert_file = v;
+  if (const char* v = getenv("CPPROF_TLS_KEY"); v != nullptr && *v != '\0') o.tls_key_file = v;
   if (const char* v = getenv("CPPROF_ALLOWED_HOSTS"); v != nullptr && *v != '\0') {
     o.allowed_hosts = internal::SplitHostList(v);
   }

@@ -247,6 +247,10 @@ Status ValidateOptions(const Options& options) {
                   "read_timeout_ms and write_timeout_ms positive, keep_alive_timeout_ms and "
                   "max_long_requests not negative");
   }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "TLS needs both tls_cert_file and tls_key_file (CPPROF_TLS_CERT and CPPROF_TLS_KEY)");
+  }
   return Status();
 }
 

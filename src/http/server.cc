@@ -37,6 +37,12 @@
 // destroyed in the child forgets the parent's threads instead of joining
 // them, and the child may start its own endpoint.
 //
+// TLS (Options::tls_cert_file): each connection gets an OpenSSL session
+// on its non-blocking socket (http/tls.h); reads, writes and the handshake
+// go through it in the same loop, and a handshake that must write waits
+// for POLLOUT. Bytes already decrypted inside a session are read before
+// polling again.
+//
 // Out of descriptors: the loop thread takes a private descriptor table
 // (base/private_fd_table.h) before it serves anything, keeping only the
 // listening socket and the eventfd; the workers it starts share that table.
@@ -90,6 +96,7 @@
 #include "http/request_parser.h"
 #include "http/response_writer.h"
 #include "http/routes.h"
+#include "http/tls.h"
 #include "http/worker_pool.h"
 #include "registry/registry.h"
 
@@ -145,7 +152,15 @@ struct Connection {
   std::string out_body;
   size_t out_done = 0;          // bytes of out_head + out_body sent
   bool long_request = false;    // counted in long_in_flight while busy
+  SSL* ssl = nullptr;           // the TLS session, with Options::tls_cert_file
+  bool tls_want_write = false;  // the session must write (handshake) before it can read on
 };
+
+// Receive and send for one connection, plain or TLS. Loop thread only.
+ssize_t ConnRecv(Connection& c, char* buf, size_t len) {
+  if (c.ssl == nullptr) return recv(c.fd, buf, len, 0);
+  return TlsRead(c.ssl, buf, len, &c.tls_want_write);
+}
 
 // Whether a request waits before it answers: a CPU profile (always a
 // window), or any request with seconds=N, N > 0.
@@ -164,10 +179,11 @@ bool IsLongRequest(const std::string& target) {
 }
 
 // Best-effort non-blocking write of a small answer from the loop thread.
-void WriteNow(int fd, const std::string& data) {
+void WriteNow(Connection& c, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t w = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t w = c.ssl != nullptr ? TlsWrite(c.ssl, data.data() + done, data.size() - done)
+                                 : send(c.fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;
     done += static_cast<size_t>(w);
@@ -219,6 +235,8 @@ struct Server::Impl {
   bool want_private_fds = false;
   bool private_fds = false;
 
+  std::unique_ptr<internal::TlsContext> tls;  // with Options::tls_cert_file
+
   int max_long = 1;                // resolved max_long_requests
   std::atomic<int> long_in_flight{0};
 
@@ -253,6 +271,11 @@ Status Server::Impl::StartLocked() {
   internal::ListenAddress address;
   s = internal::ParseListenAddress(options.address, &address);
   if (!s.ok()) return s;
+  std::unique_ptr<internal::TlsContext> tls_context;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    tls_context = internal::TlsContext::Load(options.tls_cert_file, options.tls_key_file, &s);
+    if (!s.ok()) return s;
+  }
   bool expected = false;
   if (!internal::g_server_running.compare_exchange_strong(expected, true)) {
     return Status(StatusCode::kFailedPrecondition, "another cpprof::Server is already running in this process");
@@ -292,6 +315,7 @@ Status Server::Impl::StartLocked() {
   internal::TrackFd(wfd);
   listen_fd = fd;
   wake_fd = wfd;
+  tls = std::move(tls_context);
   owner_pid = getpid();
   stopping = false;
   // ThreadSanitizer models descriptors by number for the whole process: a
@@ -371,6 +395,8 @@ void Server::Impl::CloseConn(size_t index) {
     internal::GetSelfCounters().http_sending.fetch_sub(1, std::memory_order_relaxed);
     conns[index]->state = Connection::State::kDraining;
   }
+  if (conns[index]->ssl != nullptr) internal::TlsFree(conns[index]->ssl);
+  conns[index]->ssl = nullptr;
   internal::CloseTracked(conns[index]->fd);
   conns[index]->fd = -1;
   conns[index] = conns.back();
@@ -382,6 +408,8 @@ void Server::Impl::CloseAll() {
     if (c->state == Connection::State::kWriting) {
       internal::GetSelfCounters().http_sending.fetch_sub(1, std::memory_order_relaxed);
     }
+    if (c->ssl != nullptr) internal::TlsFree(c->ssl);
+    c->ssl = nullptr;
     if (c->fd >= 0) internal::CloseTracked(c->fd);
     c->fd = -1;
   }
@@ -425,10 +453,15 @@ void Server::Impl::OnWritable(const ConnPtr& c) {
       iov[n].iov_len = c->out_body.size() - body_done;
       ++n;
     }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(n);
-    const ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t w;
+    if (c->ssl != nullptr) {
+      w = internal::TlsWrite(c->ssl, iov[0].iov_base, iov[0].iov_len);
+    } else {
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<size_t>(n);
+      w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     if (w > 0) {
       c->out_done += static_cast<size_t>(w);
       continue;
@@ -451,8 +484,13 @@ void Server::Impl::OnWritable(const ConnPtr& c) {
   c->sent_continue = false;
   c->idle = c->in.empty();
   c->deadline_ms = internal::NowMs() + (c->idle ? options.keep_alive_timeout_ms : options.read_timeout_ms);
-  // Bytes the client pipelined are in the socket or already in `in`.
-  if (!c->in.empty()) TryDispatch(c);
+  // Bytes the client pipelined are in the socket, already in `in`, or
+  // decrypted and buffered in the TLS session (no POLLIN for those).
+  if (!c->in.empty()) {
+    TryDispatch(c);
+  } else if (c->ssl != nullptr && internal::TlsPending(c->ssl) > 0) {
+    OnReadable(c);
+  }
 }
 
 void Server::Impl::Accept() {
@@ -469,7 +507,11 @@ void Server::Impl::Accept() {
     }
     if (static_cast<int>(conns.size()) >= options.max_connections) {
       internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
-      internal::WriteNow(fd, internal::ErrorAnswer(503, "Too many connections"));
+      // With TLS there is no session to answer in: the client sees the
+      // connection closed.
+      Connection plain;
+      plain.fd = fd;
+      if (tls == nullptr) internal::WriteNow(plain, internal::ErrorAnswer(503, "Too many connections"));
       // Read what already arrived, so closing does not turn into a reset.
       char scratch[4096];
       for (int i = 0; i < 16 && recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0; ++i) {
@@ -483,6 +525,13 @@ void Server::Impl::Accept() {
     if (!private_fds) internal::TrackFd(fd);
     auto c = std::make_shared<Connection>();
     c->fd = fd;
+    if (tls != nullptr) {
+      c->ssl = tls->NewSession(fd);
+      if (c->ssl == nullptr) {
+        internal::CloseTracked(fd);
+        continue;
+      }
+    }
     c->idle = true;
     c->deadline_ms = internal::NowMs() + options.read_timeout_ms;
     conns.push_back(std::move(c));
@@ -492,7 +541,8 @@ void Server::Impl::Accept() {
 void Server::Impl::FailRequest(const ConnPtr& c, int status, const std::string& text) {
   internal::GetSelfCounters().http_requests.fetch_add(1, std::memory_order_relaxed);
   internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
-  internal::WriteNow(c->fd, internal::ErrorAnswer(status, text));
+  internal::WriteNow(*c, internal::ErrorAnswer(status, text));
+  if (c->ssl != nullptr) internal::TlsShutdown(c->ssl);
   shutdown(c->fd, SHUT_WR);
   c->state = Connection::State::kDraining;
   c->in.clear();
@@ -505,7 +555,7 @@ void Server::Impl::OnReadable(const ConnPtr& c) {
   char buf[internal::kReadChunk];
   bool eof = false;
   for (;;) {
-    ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+    ssize_t n = internal::ConnRecv(*c, buf, sizeof(buf));
     if (n > 0) {
       if (c->state == Connection::State::kDraining) {
         c->drained += static_cast<size_t>(n);
@@ -561,7 +611,7 @@ void Server::Impl::TryDispatch(const ConnPtr& c) {
   if (c->in.size() < need) {
     if (c->head.expect_continue && !c->sent_continue) {
       c->sent_continue = true;
-      internal::WriteNow(c->fd, "HTTP/1.1 100 Continue\r\n\r\n");
+      internal::WriteNow(*c, "HTTP/1.1 100 Continue\r\n\r\n");
     }
     return;
   }
@@ -665,6 +715,7 @@ void Server::Impl::Loop() {
         if (c->deadline_ms < next_deadline) next_deadline = c->deadline_ms;
       } else {
         events = POLLIN | POLLRDHUP;
+        if (c->tls_want_write) events |= POLLOUT;  // a TLS handshake waits to write
         if (c->deadline_ms < next_deadline) next_deadline = c->deadline_ms;
       }
       fds.push_back({c->fd, events, 0});
@@ -713,7 +764,7 @@ void Server::Impl::Loop() {
       if (c.state != Connection::State::kBusy && now >= c.deadline_ms) {
         if (c.state == Connection::State::kReading && !c.idle) {
           internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
-          internal::WriteNow(c.fd, internal::ErrorAnswer(408, "Request timeout"));
+          internal::WriteNow(c, internal::ErrorAnswer(408, "Request timeout"));
         }
         if (c.state == Connection::State::kWriting) {
           internal::GetSelfCounters().http_write_timeouts.fetch_add(1, std::memory_order_relaxed);

@@ -16,23 +16,6 @@ constexpr uintptr_t kGuessWindowBytes = 8192;  // sanitizer interceptors keep >2
 constexpr int kMaxGuesses = 128;  // stale words in big frames (sanitizer interceptors) come first
 constexpr int kMaxDepth = 256;
 
-// Whether `ra` follows a call instruction, as a return address does
-// (x86_64: call rel32, call *reg, call *disp8(reg), call *disp32(reg|rip)).
-// Elsewhere every executable address passes.
-bool FollowsCall(uintptr_t ra, SafeLoadCache* cache) {
-#if defined(__x86_64__)
-  uintptr_t word = 0;
-  if (ra < 8 || !SafeLoad(ra - 8, &word, cache)) return false;
-  const uint8_t* b = reinterpret_cast<const uint8_t*>(&word);  // b[7] is the byte at ra - 1
-  auto indirect = [](uint8_t opcode, uint8_t modrm) { return opcode == 0xff && (modrm & 0x38) == 0x10; };
-  return b[3] == 0xe8 || indirect(b[6], b[7]) || indirect(b[5], b[6]) || indirect(b[2], b[3]);
-#else
-  (void)ra;
-  (void)cache;
-  return true;
-#endif
-}
-
 }  // namespace
 
 BlockedStack UnwindBlockedThread(uintptr_t pc, uintptr_t sp, uintptr_t* pcs, int max_depth) {
@@ -65,7 +48,7 @@ BlockedStack UnwindBlockedThread(uintptr_t pc, uintptr_t sp, uintptr_t* pcs, int
     (void)saved_fp;
     if (!IsExecutableAddress(ra)) continue;
     SafeLoadCache code_cache;
-    if (!FollowsCall(ra, &code_cache)) continue;
+    if (!FollowsCallInstruction(ra, &code_cache)) continue;
     ++guesses;
     UnwindEnd guess_end;
     const int depth = CaptureStackFrom(pc, sp, x, scratch, max_depth, &guess_end);

@@ -189,7 +189,13 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
     if (module == nullptr || next < module->lo || next >= module->hi) {
       module = FindModule(set, next);  // also the next iteration's module
     }
-    if (module == nullptr && !IsExecutableAddress(next)) break;  // RA outside code
+    // RA outside code. The readable-ranges snapshot may predate the module
+    // (dlopen): a range it remembers as data can be code now, so a return
+    // address that follows a call instruction is taken anyway.
+    if (module == nullptr && !IsExecutableAddress(next)) {
+      SafeLoadCache code_cache;
+      if (!FollowsCallInstruction(regs.pc, &code_cache)) break;
+    }
     pcs[n++] = regs.pc;
   }
   if (stats.cfi) counters.cfi_frames.fetch_add(stats.cfi, std::memory_order_relaxed);
@@ -246,6 +252,20 @@ CPPROF_SIGNAL_SAFE __attribute__((noinline)) int CaptureCurrentStack(uintptr_t* 
   const uintptr_t* frame = static_cast<const uintptr_t*>(__builtin_frame_address(0));
   return CaptureStackFramePointers(frame[1], reinterpret_cast<uintptr_t>(frame) + 16, frame[0], pcs,
                                    max_depth);
+#endif
+}
+
+CPPROF_SIGNAL_SAFE bool FollowsCallInstruction(uintptr_t ra, SafeLoadCache* cache) {
+#if defined(__x86_64__)
+  uintptr_t word = 0;
+  if (ra < 8 || !SafeLoad(ra - 8, &word, cache)) return false;
+  const uint8_t* b = reinterpret_cast<const uint8_t*>(&word);  // b[7] is the byte at ra - 1
+  auto indirect = [](uint8_t opcode, uint8_t modrm) { return opcode == 0xff && (modrm & 0x38) == 0x10; };
+  return b[3] == 0xe8 || indirect(b[6], b[7]) || indirect(b[5], b[6]) || indirect(b[2], b[3]);
+#else
+  (void)ra;
+  (void)cache;
+  return true;
 #endif
 }
 

@@ -72,6 +72,12 @@ struct UnwindEnd {
 CPPROF_SIGNAL_SAFE int CaptureStackFrom(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t* pcs,
                                         int max_depth, UnwindEnd* end = nullptr);
 
+// Signal-safe. Whether `ra` follows a call instruction, as a return address
+// does (x86_64: call rel32, call *reg, call *disp8(reg), call *disp32(reg|rip));
+// elsewhere every address passes. Reads the code bytes with SafeLoad.
+struct SafeLoadCache;
+CPPROF_SIGNAL_SAFE bool FollowsCallInstruction(uintptr_t ra, SafeLoadCache* cache);
+
 // Signal-safe, and meant for hooks (malloc, locks, open) on the calling
 // thread. Walks the calling thread's own stack from the caller of
 // CaptureCurrentStack: pcs[0] is the return address into that caller, every
