@@ -25,8 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uintptr_t lo = reinterpret_cast<uintptr_t>(segment.get());
   cpprof::internal::ModuleTable table;
   // pcs are kept relative to the bias: one far enough below the segment
-  // that code placed before it (the usual layout) is still above.
-  table.bias = lo > (uintptr_t{1} << 30) ? lo - (uintptr_t{1} << 30) : 0;
+  // that code placed before it (the usual layout) is still above, and close
+  // enough that the page index stays small (fast iterations).
+  table.bias = lo > (uintptr_t{1} << 24) ? lo - (uintptr_t{1} << 24) : 0;
   table.eh_frame_hdr = lo + hdr_offset;
   table.exec_lo = table.bias;
   table.exec_hi = table.bias + (uintptr_t{1} << 32);
