@@ -130,7 +130,13 @@ CPPROF_SIGNAL_SAFE bool TrustStack(uintptr_t sp, SafeLoadCache* cache) {
 CPPROF_SIGNAL_SAFE bool IsExecutableAddress(uintptr_t addr) {
   ReaderSection section;
   const MemRange* r = FindRange(g_snapshot.load(std::memory_order_acquire), addr);
-  if (r != nullptr) return (r->flags & kExecutable) != 0;
+  if (r != nullptr && (r->flags & kExecutable) != 0) return true;
+  if (r != nullptr) {
+    // Data in the snapshot; it may be code mapped over it since (dlopen):
+    // have the next refresh look again.
+    g_stale.store(true, std::memory_order_relaxed);
+    return false;
+  }
   // Mapped after the snapshot (dlopen, JIT): readability is the best check.
   g_stale.store(true, std::memory_order_relaxed);
   return ProbeReadable(addr, 1);

@@ -52,7 +52,12 @@ PthreadCreateFn RealPthreadCreate() {
   void* process_fn = dlsym(RTLD_DEFAULT, "pthread_create");
   if (process_fn != nullptr && dladdr(process_fn, &found) != 0 &&
       dladdr(reinterpret_cast<const void*>(&RealPthreadCreate), &here) != 0 && found.dli_fbase == here.dli_fbase) {
-    fn = reinterpret_cast<PthreadCreateFn>(dlsym(RTLD_DEFAULT, "__interceptor_pthread_create"));
+    // Only an interceptor in this same object is one this definition shadows.
+    void* interceptor = dlsym(RTLD_DEFAULT, "__interceptor_pthread_create");
+    Dl_info where{};
+    if (interceptor != nullptr && dladdr(interceptor, &where) != 0 && where.dli_fbase == here.dli_fbase) {
+      fn = reinterpret_cast<PthreadCreateFn>(interceptor);
+    }
   }
   if (fn == nullptr) fn = reinterpret_cast<PthreadCreateFn>(dlsym(RTLD_NEXT, "pthread_create"));
   if (fn == nullptr) {

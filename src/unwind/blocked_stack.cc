@@ -30,14 +30,13 @@ BlockedStack UnwindBlockedThread(uintptr_t pc, uintptr_t sp, uintptr_t* pcs, int
   uintptr_t scratch[kMaxDepth];
   SafeLoadCache cache;
   const uintptr_t from = (std::max(end.stop_sp, sp) + 7) & ~uintptr_t{7};
-  // Every plausible guess is walked and the best kept: a complete walk over
-  // an incomplete one, then the deepest, then one that reaches a thread
-  // entry (CFI marks the RA undefined: clone3, _start) over one that ends on
-  // a zero frame pointer or return address. Stale words left on the stack
-  // by earlier, deeper calls make walks that look complete after wrong
-  // frames; they are shorter than the real one (they skip its callers) or
-  // end without an entry, so taking the first complete guess (what this
-  // did before) picked them up to 1 dump in 5 on busy threads.
+  // Guesses are tried from the stack pointer up. The first walk that
+  // reaches a thread entry (CFI marks the RA undefined: clone3, _start) is
+  // taken; failing that, the first complete one (ending on a zero frame
+  // pointer or return address); failing that, the deepest. Stale words left
+  // on the stack by earlier, deeper calls can make a walk end on a zero
+  // after wrong frames, which taking the first complete guess accepted (up
+  // to 1 dump in 5 on one host thread).
   int guesses = 0;
   bool best_entry = false;
   for (uintptr_t x = from; x < from + kGuessWindowBytes && guesses < kMaxGuesses; x += 8) {
@@ -53,12 +52,14 @@ BlockedStack UnwindBlockedThread(uintptr_t pc, uintptr_t sp, uintptr_t* pcs, int
     UnwindEnd guess_end;
     const int depth = CaptureStackFrom(pc, sp, x, scratch, max_depth, &guess_end);
     bool better;
-    if (guess_end.complete != out.complete) {
-      better = guess_end.complete;
-    } else if (depth != out.depth) {
-      better = depth > out.depth;
+    if (best_entry) {
+      better = false;  // the first walk that reached a thread entry is kept
+    } else if (guess_end.at_entry) {
+      better = true;
+    } else if (out.complete) {
+      better = false;  // else the first complete one
     } else {
-      better = guess_end.at_entry && !best_entry;
+      better = guess_end.complete || depth > out.depth;
     }
     if (better) {
       memcpy(pcs, scratch, static_cast<size_t>(depth) * sizeof(uintptr_t));

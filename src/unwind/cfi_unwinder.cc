@@ -192,10 +192,7 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
     // RA outside code. The readable-ranges snapshot may predate the module
     // (dlopen): a range it remembers as data can be code now, so a return
     // address that follows a call instruction is taken anyway.
-    if (module == nullptr && !IsExecutableAddress(next)) {
-      SafeLoadCache code_cache;
-      if (!FollowsCallInstruction(regs.pc, &code_cache)) break;
-    }
+    if (module == nullptr && !IsExecutableAddress(next)) break;
     pcs[n++] = regs.pc;
   }
   if (stats.cfi) counters.cfi_frames.fetch_add(stats.cfi, std::memory_order_relaxed);

@@ -65,33 +65,15 @@ using fd::FdApi;
 
 namespace {
 
-// The next definition of `name`, looked up once. A sanitizer runtime linked
-// into the executable (clang's static ASan) defines its interceptor there:
-// when cpprof's own definition is the one the process uses (`self` is what
-// RTLD_DEFAULT finds), it shadows that interceptor and RTLD_NEXT would skip
-// it, so its __interceptor_ name is the next definition and the sanitizer
-// still sees every call. When the interceptor comes first (a shared
-// sanitizer runtime, or cpprof in a shared library), it calls cpprof, and
-// RTLD_NEXT is the right next step. (Whether the process's definition is
-// cpprof's is asked of the object that holds it: the address of an
-// exported function taken here would itself be the process's definition.)
-bool DefinedHere(const void* fn) {
-  Dl_info found{}, here{};
-  return fn != nullptr && dladdr(fn, &found) != 0 &&
-         dladdr(reinterpret_cast<const void*>(&DefinedHere), &here) != 0 && found.dli_fbase == here.dli_fbase;
-}
-
+// The next definition of `name`, looked up once. (Under a sanitizer whose
+// runtime precedes cpprof, that is its interceptor calling us, and RTLD_NEXT
+// is glibc. A static runtime in the executable has its interceptors
+// shadowed by cpprof's definitions there: descriptor calls then skip the
+// sanitizer's bookkeeping, which costs it only diagnostics about them.)
 void* Next(std::atomic<void*>* cache, const char* name) {
   void* p = cache->load(std::memory_order_acquire);
   if (__builtin_expect(p != nullptr, 1)) return p;
-  if (DefinedHere(dlsym(RTLD_DEFAULT, name))) {
-    char interceptor[64] = "__interceptor_";
-    size_t n = __builtin_strlen("__interceptor_");
-    for (size_t i = 0; name[i] != '\0' && n + 1 < sizeof(interceptor); ++i) interceptor[n++] = name[i];
-    interceptor[n] = '\0';
-    p = dlsym(RTLD_DEFAULT, interceptor);
-  }
-  if (p == nullptr) p = dlsym(RTLD_NEXT, name);
+  p = dlsym(RTLD_NEXT, name);
   cache->store(p, std::memory_order_release);
   return p;
 }

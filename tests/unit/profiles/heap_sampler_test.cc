@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "profiles/heap/heap_profile.h"
+#include "base/safe_load.h"
 #include "profiles/heap/heap_sampler.h"
 #include "profiles/heap/sample_region.h"
 #include "stacks/stack_table.h"
@@ -368,6 +369,11 @@ TEST_CASE("allocations of a dlopen'ed module are sampled at its functions, and f
   RateScope rate(1);
   void* handle = dlopen(CPPROF_TEST_ALLOC_PLUGIN, RTLD_NOW | RTLD_LOCAL);
   REQUIRE(handle != nullptr);
+  // The map of readable memory is a cached snapshot: the module may be
+  // mapped where an earlier test's memory was (the background refresher
+  // would catch up within a second). The unwind tables stay as they were:
+  // the module's frames are still walked without them.
+  RefreshReadableRanges();
   using AllocFn = void* (*)(size_t);
   void* sym = dlsym(handle, "PluginAllocate");
   REQUIRE(sym != nullptr);
