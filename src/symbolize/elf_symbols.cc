@@ -130,7 +130,7 @@ std::string ElfObject::BuildId() const {
     GElf_Shdr shdr;
     if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != SHT_NOTE) continue;
     Elf_Data* data = elf_getdata(scn, nullptr);
-    if (data == nullptr) continue;
+    if (data == nullptr || data->d_buf == nullptr) continue;  // SHT_NOBITS-like: no bytes
     size_t offset = 0, name_offset, desc_offset;
     GElf_Nhdr nhdr;
     while ((offset = gelf_getnote(data, offset, &nhdr, &name_offset, &desc_offset)) > 0) {
@@ -147,7 +147,7 @@ std::string ElfObject::BuildId() const {
     GElf_Phdr phdr;
     if (gelf_getphdr(elf_, static_cast<int>(i), &phdr) == nullptr || phdr.p_type != PT_NOTE) continue;
     Elf_Data* data = elf_getdata_rawchunk(elf_, phdr.p_offset, phdr.p_filesz, ELF_T_NHDR);
-    if (data == nullptr) continue;
+    if (data == nullptr || data->d_buf == nullptr) continue;
     size_t offset = 0, name_offset, desc_offset;
     GElf_Nhdr nhdr;
     while ((offset = gelf_getnote(data, offset, &nhdr, &name_offset, &desc_offset)) > 0) {
@@ -166,7 +166,9 @@ bool ElfObject::DebugLink(std::string* name, uint32_t* crc) const {
   Elf_Scn* scn = FindSection(elf_, ".gnu_debuglink", &shdr);
   if (scn == nullptr) return false;
   Elf_Data* data = elf_getdata(scn, nullptr);
-  if (data == nullptr || data->d_size < 8) return false;
+  // A malformed file can give the section a size but no bytes (found by
+  // tests/fuzz/fuzz_elf).
+  if (data == nullptr || data->d_buf == nullptr || data->d_size < 8) return false;
   const char* bytes = static_cast<const char*>(data->d_buf);
   const size_t len = strnlen(bytes, data->d_size);
   if (len == 0 || len == data->d_size) return false;
