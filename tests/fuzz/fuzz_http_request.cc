@@ -4,10 +4,13 @@
 // listener. The head parser (request_parser.cc) takes them; a complete head
 // is served by the routes as the listener would (query parsing, percent
 // decoding, the token in Authorization Bearer/Basic or ?token=, the Host
-// and Origin checks, the symbol route's address list, the page's files).
-// No profile kind is registered, so nothing waits. Invariants: a parse
+// and Origin checks, the symbol route's address list, the page's files,
+// every profile kind's parameter checks). The client counts as gone from
+// the start, so a request that would wait (a CPU profile, seconds=N) ends
+// at once. Invariants: a parse
 // error names a 4xx/5xx status; every answer has a status in 100..599.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -59,6 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& h : head.headers) request.headers.emplace_back(h.first, h.second);
   const std::string_view rest = stream.substr(head.head_bytes);
   request.body = std::string(rest.substr(0, std::min(rest.size(), head.content_length)));
+  request.cancelled = [] { return true; };
   cpprof::Response response = cpprof::internal::HandleWithConfig(request, Config(with_token));
   if (response.status < 100 || response.status > 599) abort();
   return 0;
