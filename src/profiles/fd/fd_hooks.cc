@@ -141,15 +141,19 @@ void RecordReceived(const msghdr* msg) {
 // ---------------------------------------------------------------------------
 // open family
 
+// The mode argument open/openat take after `flags` when they create a file.
+#define CPPROF_TAKE_MODE(flags, mode) \
+  mode_t mode = 0;                    \
+  if (NeedsMode(flags)) {             \
+    va_list ap;                       \
+    va_start(ap, flags);              \
+    mode = va_arg(ap, mode_t);        \
+    va_end(ap);                       \
+  }
+
 #define CPPROF_OPEN_HOOK(name)                                     \
   CPPROF_FD_HOOK int name(const char* path, int flags, ...) {      \
-    mode_t mode = 0;                                               \
-    if (NeedsMode(flags)) {                                        \
-      va_list ap;                                                  \
-      va_start(ap, flags);                                         \
-      mode = va_arg(ap, mode_t);                                   \
-      va_end(ap);                                                  \
-    }                                                              \
+    CPPROF_TAKE_MODE(flags, mode)                                  \
     CPPROF_NEXT(int (*)(const char*, int, ...), name)              \
     return Created(real(path, flags, mode), FdApi::kOpen);         \
   }
@@ -158,13 +162,7 @@ CPPROF_OPEN_HOOK(open64)
 
 #define CPPROF_OPENAT_HOOK(name)                                      \
   CPPROF_FD_HOOK int name(int dirfd, const char* path, int flags, ...) { \
-    mode_t mode = 0;                                                  \
-    if (NeedsMode(flags)) {                                           \
-      va_list ap;                                                     \
-      va_start(ap, flags);                                            \
-      mode = va_arg(ap, mode_t);                                      \
-      va_end(ap);                                                     \
-    }                                                                 \
+    CPPROF_TAKE_MODE(flags, mode)                                     \
     CPPROF_NEXT(int (*)(int, const char*, int, ...), name)            \
     return Created(real(dirfd, path, flags, mode), FdApi::kOpen);     \
   }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cinttypes>
+#include <cstdarg>
 #include <cstdio>
 
 #include "base/clock.h"
@@ -36,6 +37,22 @@ PeriodicThread& Thread() {
 }
 
 double NowSeconds() { return static_cast<double>(MonotonicNanos()) / 1e9; }
+
+// An alert of `kind` with its one-line message.
+__attribute__((format(printf, 4, 5))) FdAlert MakeAlert(const char* kind, int64_t open, int64_t limit,
+                                                        const char* format, ...) {
+  FdAlert a;
+  a.kind = kind;
+  a.open_fds = open;
+  a.soft_limit = limit;
+  char msg[256];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(msg, sizeof(msg), format, ap);
+  va_end(ap);
+  a.message = msg;
+  return a;
+}
 
 void WriteStderr(const std::string& text) {
   for (size_t off = 0; off < text.size();) {
@@ -149,17 +166,10 @@ void FdWatchdog::Check() {
       const int64_t percent = open * 100 / limit;
       const int level = percent >= critical_percent_ ? 2 : percent >= warn_percent_ ? 1 : 0;
       if (level > armed_level_) {
-        FdAlert a;
-        a.kind = level == 2 ? "critical" : "warn";
-        a.open_fds = open;
-        a.soft_limit = limit;
-        char msg[256];
-        snprintf(msg, sizeof(msg),
-                 "open descriptors at %" PRId64 "%% of the limit (%" PRId64 " of RLIMIT_NOFILE %" PRId64
-                 "); \"too many open files\" follows at 100%%",
-                 percent, open, limit);
-        a.message = msg;
-        alerts.push_back(std::move(a));
+        alerts.push_back(MakeAlert(level == 2 ? "critical" : "warn", open, limit,
+                                   "open descriptors at %" PRId64 "%% of the limit (%" PRId64
+                                   " of RLIMIT_NOFILE %" PRId64 "); \"too many open files\" follows at 100%%",
+                                   percent, open, limit));
         armed_level_ = level;
       }
       // Re-arm a level once the count is 5 points of the limit below it.
@@ -171,33 +181,19 @@ void FdWatchdog::Check() {
     }
     if (failures > emfile_seen_) {
       if (now - emfile_alert_t_ >= kEmfileAlertEverySeconds) {
-        FdAlert a;
-        a.kind = "emfile";
-        a.open_fds = open;
-        a.soft_limit = limit;
-        char msg[256];
-        snprintf(msg, sizeof(msg),
-                 "%" PRIu64 " descriptor-creating calls failed with EMFILE/ENFILE (too many open files) so far; "
-                 "%" PRId64 " open, limit %" PRId64,
-                 failures, open, limit);
-        a.message = msg;
-        alerts.push_back(std::move(a));
+        alerts.push_back(MakeAlert("emfile", open, limit,
+                                   "%" PRIu64 " descriptor-creating calls failed with EMFILE/ENFILE (too many "
+                                   "open files) so far; %" PRId64 " open, limit %" PRId64,
+                                   failures, open, limit));
         emfile_alert_t_ = now;
       }
       emfile_seen_ = failures;
     }
     if (!select_alerted_ && highest >= 1024) {
-      FdAlert a;
-      a.kind = "select";
-      a.open_fds = open;
-      a.soft_limit = limit;
-      char msg[256];
-      snprintf(msg, sizeof(msg),
-               "a descriptor number >= 1024 was created (highest %d): select() and FD_SET cannot take it "
-               "(memory corruption if they do); use poll or epoll",
-               highest);
-      a.message = msg;
-      alerts.push_back(std::move(a));
+      alerts.push_back(MakeAlert("select", open, limit,
+                                 "a descriptor number >= 1024 was created (highest %d): select() and FD_SET "
+                                 "cannot take it (memory corruption if they do); use poll or epoll",
+                                 highest));
       select_alerted_ = true;
     }
     growth_point = now - last_point_t_ >= kGrowthPointMs / 1000.0;
@@ -233,15 +229,11 @@ void FdWatchdog::RecordGrowthPoint(double t, int64_t open) {
       raise = true;
       baseline = history_.front().live;
       const double window = history_.back().t - history_.front().t;
-      char msg[256];
-      snprintf(msg, sizeof(msg),
-               "open descriptors keep growing: %" PRId64 " -> %" PRId64 " in %.0f s (%.1f/min, trend z=%.1f), "
-               "limit %" PRId64,
-               history_.front().open, history_.back().open, window, trend.slope * 60, trend.mk_z, last_limit_);
-      alert.kind = "growth";
-      alert.open_fds = open;
-      alert.soft_limit = last_limit_;
-      alert.message = msg;
+      alert = MakeAlert("growth", open, last_limit_,
+                        "open descriptors keep growing: %" PRId64 " -> %" PRId64
+                        " in %.0f s (%.1f/min, trend z=%.1f), limit %" PRId64,
+                        history_.front().open, history_.back().open, window, trend.slope * 60, trend.mk_z,
+                        last_limit_);
     }
   }
   if (!raise) return;
