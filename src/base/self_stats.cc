@@ -108,11 +108,15 @@ std::vector<StatLine> CollectSelfStats() {
   add("cpu_signals_ignored_total", c.cpu_signals_ignored.load(),
       "Profiling signals dropped at entry (stale timer or not cpprof's).");
   add("cpu_handler_seconds_total", c.cpu_handler_ns.load() / 1e9,
-      "Wall time spent inside cpprof's CPU signal handler, all threads.");
+      "Time spent inside cpprof's CPU signal handler, all threads (runs preempted inside it left out).");
+  add("cpu_handler_preempted_total", c.cpu_handler_preempted.load(),
+      "CPU handler runs longer than 200 us of wall time: the thread was preempted inside the handler.");
   add("cpu_handler_median_seconds", HandlerNanosQuantile(0.5) / 1e9,
       "Median time of one CPU signal handler run (power-of-two histogram).");
   add("cpu_handler_p99_seconds", HandlerNanosQuantile(0.99) / 1e9,
       "99th percentile time of one CPU signal handler run (power-of-two histogram).");
+  add("cpu_handler_frames_total", c.cpu_handler_frames.load(),
+      "Stack frames captured by the CPU signal handler, all runs (handler seconds / frames = cost per frame).");
   add("cpu_samples_total", c.cpu_samples.load(), "CPU samples stored, weighted by 1 + timer overrun.");
   add("cpu_samples_dropped_total", c.cpu_samples_dropped.load(),
       "CPU samples lost because the stack table was full (shown in profiles as a synthetic frame).");

@@ -17,6 +17,7 @@
 // .eh_frame, so a corrupt section cannot make the parser read unmapped memory.
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 
@@ -529,6 +530,20 @@ void BuildPageIndex(ModuleTable* table) {
     while (r + 1 < rows.size() && rows[r + 1].pc <= start) ++r;
     table->pages[p] = static_cast<uint32_t>(r);
   }
+}
+
+void BuildRowCache(ModuleTable* table) {
+  // CPPROF_UNWIND_ROW_CACHE=0 turns the caches off (for measuring them).
+  static const bool disabled = [] {
+    const char* v = getenv("CPPROF_UNWIND_ROW_CACHE");
+    return v != nullptr && strcmp(v, "0") == 0;
+  }();
+  table->row_cache.reset();
+  table->row_cache_bits = 0;
+  if (disabled || table->rows.size() < kRowCacheMinRows) return;
+  unsigned bits = table->rows.size() < (size_t{32} << 10) ? kRowCacheBitsSmall : kRowCacheBitsLarge;
+  table->row_cache.reset(new std::atomic<uint64_t>[size_t{1} << bits]());  // zero: empty
+  table->row_cache_bits = bits;
 }
 
 }  // namespace internal

@@ -39,8 +39,9 @@ std::atomic<size_t> g_max_bytes{kDefaultUnwindTablesMaxBytes};
 std::atomic<uint64_t> g_modules_over_cap{0};
 
 size_t ModuleBytes(const ModuleTable& t) {
+  size_t cache = t.row_cache ? (sizeof(uint64_t) << t.row_cache_bits) : 0;
   return sizeof(ModuleTable) + t.rows.capacity() * sizeof(CfiRow) + t.pages.capacity() * sizeof(uint32_t) +
-         t.name.capacity() + sizeof(ModuleEntry) + 2 * sizeof(void*);
+         cache + t.name.capacity() + sizeof(ModuleEntry) + 2 * sizeof(void*);
 }
 
 struct BuildContext {
@@ -111,11 +112,13 @@ int BuildCallback(dl_phdr_info* info, size_t size, void* data) {
     }
   }
   BuildPageIndex(table.get());
+  BuildRowCache(table.get());
 #endif  // aarch64 and others: no CFI rows; the walk uses frame pointers.
   if (ctx->bytes + ModuleBytes(*table) > g_max_bytes.load(std::memory_order_relaxed) && !table->rows.empty()) {
     // Past the cap: this module is walked with frame pointers only.
     std::vector<CfiRow>().swap(table->rows);
     std::vector<uint32_t>().swap(table->pages);
+    BuildRowCache(table.get());  // none for an empty table
     g_modules_over_cap.fetch_add(1, std::memory_order_relaxed);
   }
   ctx->bytes += ModuleBytes(*table);
@@ -159,7 +162,7 @@ bool RefreshUnwindTables() {
   for (const auto& t : fresh->owners) {
     fresh->entries.push_back(ModuleEntry{t->exec_lo, t->exec_hi, t->bias, t->rows.data(),
                                          t->rows.size(), t->pages.empty() ? nullptr : t->pages.data(),
-                                         t->pages.size()});
+                                         t->pages.size(), t->row_cache.get(), t->row_cache_bits});
     bytes += ModuleBytes(*t);
   }
   fresh->bytes = bytes;

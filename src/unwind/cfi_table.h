@@ -52,6 +52,26 @@ struct CfiRow {
 static_assert(sizeof(CfiRow) == 12, "CfiRow must stay compact");
 
 // One module's table (immutable once published).
+// Recently used rows of one large module, so that a walk through a big binary
+// touches one cache line in a few hot pages per frame instead of a line of
+// the page index plus one or two lines of rows, each in a different page of
+// a multi-megabyte table (after a signal's entry those are cold: on a 10 MB
+// binary the lookups were most of the walk). Direct-mapped; each entry is one
+// 64-bit word (high half: the looked-up offset, low half: the row packed by
+// PackRow, bit 31 set), read and written with relaxed atomics by any signal
+// handler, so no reader can see half of one entry and half of another. Rows
+// that do not pack (offsets beyond the packed ranges) are looked up in the
+// table each time. Only modules with at least kRowCacheMinRows rows get one.
+constexpr size_t kRowCacheMinRows = 2048;
+constexpr unsigned kRowCacheBitsSmall = 10;  // 8 KiB for modules up to 32 k rows
+constexpr unsigned kRowCacheBitsLarge = 12;  // 32 KiB above
+
+// Packs a row (or, with row == nullptr, "no row here") into the low half of
+// a cache word; false if it does not fit.
+CPPROF_SIGNAL_SAFE bool PackRow(const CfiRow* row, uint32_t* packed);
+// The inverse; false for a "no row" entry.
+CPPROF_SIGNAL_SAFE bool UnpackRow(uint32_t packed, CfiRow* row);
+
 struct ModuleTable {
   std::string name;
   uintptr_t bias = 0;          // dlpi_addr
@@ -62,6 +82,8 @@ struct ModuleTable {
   // pages[p] = index of the row covering offset p << kPageShift, so a lookup
   // only searches the few rows of one page (see BuildPageIndex).
   std::vector<uint32_t> pages;
+  std::unique_ptr<std::atomic<uint64_t>[]> row_cache;  // see kRowCacheMinRows
+  unsigned row_cache_bits = 0;
   size_t fdes = 0;             // FDEs parsed
   size_t fdes_skipped = 0;     // FDEs with malformed or unsupported data
 };
@@ -75,6 +97,8 @@ struct ModuleEntry {
   size_t count;
   const uint32_t* pages;  // may be null (then the whole table is searched)
   size_t page_count;
+  std::atomic<uint64_t>* row_cache;  // may be null
+  unsigned row_cache_bits;
 };
 
 constexpr unsigned kPageShift = 8;
@@ -83,6 +107,8 @@ constexpr size_t kMaxPageIndex = size_t{1} << 22;
 
 // Not signal-safe. Fills table->pages from table->rows.
 void BuildPageIndex(ModuleTable* table);
+// Gives a table with enough rows its row cache (after BuildPageIndex).
+void BuildRowCache(ModuleTable* table);
 
 struct CfiTableSet {
   std::vector<ModuleEntry> entries;
@@ -104,6 +130,10 @@ CPPROF_SIGNAL_SAFE inline const CfiTableSet* CurrentCfiTables() {
 CPPROF_SIGNAL_SAFE const ModuleEntry* FindModule(const CfiTableSet* set, uintptr_t pc);
 // Signal-safe. The row covering pc in `module`, or null.
 CPPROF_SIGNAL_SAFE const CfiRow* FindRow(const ModuleEntry& module, uintptr_t pc);
+// FindRow through the module's row cache: copies the row covering pc into
+// *row and returns true, or returns false where no row covers pc (or the
+// row covering it is a kCfaNone gap, which means the same to the walk).
+CPPROF_SIGNAL_SAFE bool LookupRow(const ModuleEntry& module, uintptr_t pc, CfiRow* row);
 
 // Not signal-safe. Parses the .eh_frame that `eh_frame_hdr` (runtime
 // address of a mapped PT_GNU_EH_FRAME) describes into table->rows (relative

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Signal context: everything in this file (CaptureStack, CaptureStackFrom,
-// FindModule, FindRow). No allocation, locks, libc calls beyond raw
-// syscalls inside SafeLoad, no TLS except initial-exec.
+// FindModule, FindRow, LookupRow and its row cache). No allocation, locks,
+// libc calls beyond raw syscalls inside SafeLoad, no TLS except initial-exec.
 //
 // Walk (x86_64): for each frame, find the module holding pc (binary search
 // over the published CfiTableSet), then the CFI row (binary search). Callers'
@@ -83,6 +83,70 @@ CPPROF_SIGNAL_SAFE const CfiRow* FindRow(const ModuleEntry& module, uintptr_t pc
   return lo - 1;
 }
 
+// Packed row, low half of a row-cache word:
+//   bit 31 set (an empty entry is all zero)   bits 28-30 rule
+//   bits 24-27 ra_offset / 8 (signed)          bits 16-23 fp_offset / 8 (signed; 0x80 = kFpSame)
+//   bits 0-15  cfa_offset (signed)
+// A rule of kCfaNone records that no row covers the offset.
+namespace {
+constexpr uint32_t kPackedValid = 1u << 31;
+constexpr uint32_t kPackedFpSame = 0x80;
+}  // namespace
+
+CPPROF_SIGNAL_SAFE bool PackRow(const CfiRow* row, uint32_t* packed) {
+  if (row == nullptr) {
+    *packed = kPackedValid | (uint32_t{kCfaNone} << 28);
+    return true;
+  }
+  if (row->rule > kCfaNone || row->ra_offset % 8 != 0 || row->ra_offset < -64 || row->ra_offset > 56 ||
+      row->cfa_offset < INT16_MIN || row->cfa_offset > INT16_MAX) {
+    return false;
+  }
+  uint32_t fp;
+  if (row->fp_offset == kFpSame) {
+    fp = kPackedFpSame;
+  } else {
+    if (row->fp_offset % 8 != 0 || row->fp_offset < -127 * 8 || row->fp_offset > 127 * 8) return false;
+    fp = static_cast<uint8_t>(static_cast<int8_t>(row->fp_offset / 8));
+  }
+  *packed = kPackedValid | (uint32_t{row->rule} << 28) |
+            ((static_cast<uint32_t>(row->ra_offset / 8) & 0xf) << 24) | (fp << 16) |
+            static_cast<uint16_t>(static_cast<int16_t>(row->cfa_offset));
+  return true;
+}
+
+CPPROF_SIGNAL_SAFE bool UnpackRow(uint32_t packed, CfiRow* row) {
+  uint8_t rule = static_cast<uint8_t>((packed >> 28) & 7);
+  if (rule == kCfaNone) return false;
+  row->pc = 0;  // not kept: callers want the rule
+  row->rule = rule;
+  row->ra_offset = static_cast<int8_t>(static_cast<int8_t>(((packed >> 24) & 0xf) << 4) >> 4) * 8;
+  uint32_t fp = (packed >> 16) & 0xff;
+  row->fp_offset = fp == kPackedFpSame ? kFpSame : static_cast<int16_t>(static_cast<int8_t>(fp) * 8);
+  row->cfa_offset = static_cast<int16_t>(packed & 0xffff);
+  return true;
+}
+
+CPPROF_SIGNAL_SAFE bool LookupRow(const ModuleEntry& module, uintptr_t pc, CfiRow* row) {
+  if (module.row_cache == nullptr || pc < module.bias || pc - module.bias > UINT32_MAX) {
+    const CfiRow* found = FindRow(module, pc);
+    if (found == nullptr || found->rule == kCfaNone) return false;
+    *row = *found;
+    return true;
+  }
+  const uint32_t off = static_cast<uint32_t>(pc - module.bias);
+  std::atomic<uint64_t>& entry = module.row_cache[(off * 0x9E3779B1u) >> (32 - module.row_cache_bits)];
+  const uint64_t word = entry.load(std::memory_order_relaxed);
+  if ((word >> 32) == off && (word & kPackedValid) != 0) return UnpackRow(static_cast<uint32_t>(word), row);
+  const CfiRow* found = FindRow(module, pc);
+  if (found != nullptr && found->rule == kCfaNone) found = nullptr;  // a gap: same as no row
+  uint32_t packed;
+  if (PackRow(found, &packed)) entry.store((uint64_t{off} << 32) | packed, std::memory_order_relaxed);
+  if (found == nullptr) return false;
+  *row = *found;
+  return true;
+}
+
 namespace {
 
 enum class Step { kOk, kEnd, kStop, kBadRead };
@@ -154,8 +218,9 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
   const ModuleEntry* module = FindModule(set, regs.pc);
   while (n < max_depth) {
     uintptr_t lookup = exact ? regs.pc : regs.pc - 1;
-    const CfiRow* row = module != nullptr ? FindRow(*module, lookup) : nullptr;
-    uint8_t rule = row != nullptr ? row->rule : static_cast<uint8_t>(kCfaNone);
+    CfiRow row;
+    uint8_t rule = module != nullptr && LookupRow(*module, lookup, &row) ? row.rule
+                                                                          : static_cast<uint8_t>(kCfaNone);
     UnwindRegs prev = regs;
     Step step;
     if (rule == kCfaEnd) {
@@ -163,7 +228,7 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
       at_entry = true;
       break;
     } else if (rule == kCfaSp || rule == kCfaFp || rule == kCfaPlt || rule == kCfaSignal) {
-      step = CfiStep(*row, &regs, &exact, cache);
+      step = CfiStep(row, &regs, &exact, cache);
       ++stats.cfi;
     } else {
       FpStep fs = FramePointerStep(&regs, cache);

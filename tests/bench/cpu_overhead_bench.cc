@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
   }
   const double cpu = cpu1 - cpu0;
   auto& c = cpprof::internal::GetSelfCounters();
-  double handler_mean = c.cpu_signals.load() ? static_cast<double>(c.cpu_handler_ns.load()) / c.cpu_signals.load() : 0;
+  const uint64_t counted = c.cpu_signals.load() - c.cpu_handler_preempted.load();
+  double handler_mean = counted ? static_cast<double>(c.cpu_handler_ns.load()) / counted : 0;
   printf("mode=%s hz=%d threads=%d ops_per_sec=%.1f cpu_seconds=%.3f sampled_cpu_seconds=%.3f "
          "sample_ratio=%.4f handler_ns_mean=%.0f handler_ns_median=%.0f\n",
          mode.c_str(), hz, threads, static_cast<double>(ops.load()) / (wall1 - wall0), cpu, sampled,

@@ -64,8 +64,13 @@ CPPROF_SIGNAL_SAFE void HandleCpuSignal(int signo, siginfo_t* info, void* uconte
     }
     counters.cpu_overruns.fetch_add(overrun, std::memory_order_relaxed);
     counters.cpu_signals.fetch_add(1, std::memory_order_relaxed);
+    counters.cpu_handler_frames.fetch_add(static_cast<uint64_t>(depth), std::memory_order_relaxed);
     const uint64_t spent_ns = static_cast<uint64_t>(MonotonicNanos()) - start_ns;
-    counters.cpu_handler_ns.fetch_add(spent_ns, std::memory_order_relaxed);
+    if (spent_ns <= kHandlerPreemptedNs) {
+      counters.cpu_handler_ns.fetch_add(spent_ns, std::memory_order_relaxed);
+    } else {
+      counters.cpu_handler_preempted.fetch_add(1, std::memory_order_relaxed);
+    }
     RecordHandlerNanos(spent_ns);
   }
   g_state.in_flight.fetch_sub(1, std::memory_order_seq_cst);

@@ -98,6 +98,82 @@ TEST_CASE("RefreshUnwindTables keeps the published set when no module changed") 
   cpprof::internal::ReleaseRetiredUnwindTables();
 }
 
+bool SameRow(const CfiRow& a, const CfiRow& b) {
+  return a.rule == b.rule && a.cfa_offset == b.cfa_offset && a.fp_offset == b.fp_offset &&
+         a.ra_offset == b.ra_offset;
+}
+
+TEST_CASE("The row cache answers exactly what the table answers, cold and warm") {
+  REQUIRE(RefreshUnwindTables());
+  int cached_modules = 0;
+  for (const ModuleEntry& m : CurrentCfiTables()->entries) {
+    if (m.row_cache == nullptr) {
+      CHECK(m.count < cpprof::internal::kRowCacheMinRows);
+      continue;
+    }
+    ++cached_modules;
+    std::mt19937_64 rng(m.count);
+    std::vector<uintptr_t> pcs;
+    for (size_t i = 0; i < m.count; i += 7) {  // row starts, the byte before, and random PCs
+      uintptr_t at = m.bias + m.rows[i].pc;
+      pcs.push_back(at);
+      pcs.push_back(at - 1);
+      pcs.push_back(m.lo + rng() % (m.hi - m.lo));
+    }
+    pcs.push_back(m.lo);
+    pcs.push_back(m.hi - 1);
+    for (int pass = 0; pass < 3; ++pass) {  // fill, hit, hit after collisions
+      for (uintptr_t pc : pcs) {
+        const CfiRow* want = FindRow(m, pc);
+        CfiRow got;
+        bool found = cpprof::internal::LookupRow(m, pc, &got);
+        // A kCfaNone row (the gap after an FDE) means the same as no row.
+        INFO("pc offset " << (pc - m.bias) << " pass " << pass << " want rule "
+                          << (want ? int(want->rule) : -1) << " got rule " << int(got.rule));
+        REQUIRE(found == (want != nullptr && want->rule != cpprof::internal::kCfaNone));
+        if (found) REQUIRE(SameRow(got, *want));
+      }
+    }
+    size_t filled = 0;
+    for (size_t i = 0; i < (size_t{1} << m.row_cache_bits); ++i) filled += m.row_cache[i].load() != 0;
+    CHECK(filled > 0);
+  }
+  CHECK(cached_modules >= 1);  // libc at least
+}
+
+TEST_CASE("Rows pack into a cache word exactly, or not at all") {
+  using cpprof::internal::PackRow;
+  using cpprof::internal::UnpackRow;
+  uint32_t packed = 0;
+  CfiRow out;
+  REQUIRE(PackRow(nullptr, &packed));  // "no row here" is cached too
+  CHECK(packed != 0);
+  CHECK_FALSE(UnpackRow(packed, &out));
+  const CfiRow fits[] = {
+      {0, 8, cpprof::internal::kFpSame, -8, cpprof::internal::kCfaSp},
+      {0, 16, -16, -8, cpprof::internal::kCfaFp},
+      {0, 32767, -1016, -64, cpprof::internal::kCfaSp},
+      {0, -32768, 1016, 56, cpprof::internal::kCfaSp},
+      {0, 11, cpprof::internal::kFpSame, -8, cpprof::internal::kCfaPlt},
+      {0, 0, cpprof::internal::kFpSame, 0, cpprof::internal::kCfaSignal},
+      {0, 0, 0, 0, cpprof::internal::kCfaEnd},
+  };
+  for (const CfiRow& row : fits) {
+    REQUIRE(PackRow(&row, &packed));
+    CHECK(packed != 0);
+    REQUIRE(UnpackRow(packed, &out));
+    CHECK(SameRow(out, row));
+  }
+  const CfiRow too_wide[] = {
+      {0, 40000, cpprof::internal::kFpSame, -8, cpprof::internal::kCfaSp},  // a 40 KB frame
+      {0, 16, -12, -8, cpprof::internal::kCfaSp},                             // fp not a multiple of 8
+      {0, 16, -2048, -8, cpprof::internal::kCfaSp},
+      {0, 16, cpprof::internal::kFpSame, -4, cpprof::internal::kCfaSp},
+      {0, 16, cpprof::internal::kFpSame, -72, cpprof::internal::kCfaSp},
+  };
+  for (const CfiRow& row : too_wide) CHECK_FALSE(PackRow(&row, &packed));
+}
+
 TEST_CASE("ParseEhFrame survives corrupt section data") {
   std::mt19937 rng(7);
   std::vector<uint8_t> buf(8192);
