@@ -110,13 +110,17 @@ uintptr_t ParseHex(const char*& p, const char* end) {
 }
 
 // glibc's heaps as a traced space instead of roots: the main heap ([heap],
-// the brk arena) and each thread arena made of a single heap (a 64 MiB-
-// aligned mapping starting with heap_info, whose ar_ptr points right after
-// it, prev null). Their in-use chunks are found by walking chunk headers
-// (size at chunk + 8, low bits flags; a chunk is in use when the next
-// chunk's PREV_INUSE bit is set, unless it is a free tcache entry, which
-// holds the tcache key at user + 8). A walk must land exactly on its heap's
-// end (the top chunk), else that heap stays a root.
+// the brk arena) and every heap of the thread arenas (64 MiB-aligned
+// mappings starting with heap_info: an arena's first heap has ar_ptr right
+// after its heap_info and prev null, its later heaps point back with prev
+// and at the first heap's malloc_state with ar_ptr). Their in-use chunks are
+// found by walking chunk headers (size at chunk + 8, low bits flags; a chunk
+// is in use when the next chunk's PREV_INUSE bit is set, unless it is a free
+// tcache entry, which holds the tcache key at user + 8). A walk must land
+// exactly on its heap's end, else that heap stays a root: the top chunk in
+// an arena's newest heap (and the main heap), the two fenceposts sysmalloc
+// leaves where an older heap's top was (a 16-byte chunk, then a header of
+// size 0, ending at the heap's end; or that header alone).
 constexpr int kMaxWalkedHeaps = 256;
 
 struct HeapChunks {
@@ -152,12 +156,18 @@ struct HeapChunks {
 };
 
 // Walks chunks from `first` to `end` (the heap's end) into `heap`; on
-// failure leaves `heap` as it was and returns false.
-bool WalkHeap(uintptr_t first, uintptr_t end, uintptr_t tcache_key, HeapChunks* heap) {
+// failure leaves `heap` as it was and returns false. `fenced`: the heap may
+// end in fenceposts instead of a top chunk (a thread arena's older heap).
+bool WalkHeap(uintptr_t first, uintptr_t end, uintptr_t tcache_key, bool fenced, HeapChunks* heap) {
   const size_t n0 = heap->n;
   uintptr_t c = first;
   while (c + 16 <= end) {
     const uintptr_t size = *reinterpret_cast<const uintptr_t*>(c + 8) & ~uintptr_t{7};
+    if (fenced && size == 0 && c + 16 == end) return true;  // the last fencepost
+    if (fenced && size == 16 && c + 32 == end &&
+        (*reinterpret_cast<const uintptr_t*>(c + 24) & ~uintptr_t{7}) == 0) {
+      return true;  // both fenceposts
+    }
     if (size < 32 || size % 16 != 0 || c + size > end || size / 16 > UINT32_MAX) break;
     if (c + size == end) return true;  // the top chunk: free, and the walk is complete
     const uintptr_t next_size = *reinterpret_cast<const uintptr_t*>(c + size + 8);
@@ -283,15 +293,25 @@ struct Marker {
       line = eol < maps + len ? eol + 1 : maps + len;
       if (!rw || hi <= lo) continue;
       const bool main_heap = eol - q > 7 && memcmp(eol - 6, "[heap]", 6) == 0;
-      // A thread arena's single heap: 64 MiB aligned, heap_info.ar_ptr right after it, no prev.
+      // A thread arena's heap: 64 MiB aligned; the arena's first heap has
+      // heap_info.ar_ptr right after it and no prev, a later heap a prev
+      // (another heap) and an ar_ptr into the first heap.
       constexpr uintptr_t kHeapMax = uintptr_t{64} << 20;
       constexpr uintptr_t kHeapInfo = 48, kMallocState = 2200;
       bool arena = false;
-      uintptr_t arena_end = 0;
+      uintptr_t arena_end = 0, arena_first = 0;
       if (!main_heap && lo % kHeapMax == 0 && hi - lo >= 4096) {
         const uintptr_t* h = reinterpret_cast<const uintptr_t*>(lo);
-        arena = h[0] == lo + kHeapInfo && h[1] == 0 && h[2] >= 4096 && h[2] <= hi - lo;
+        const bool size_ok = h[2] >= 4096 && h[2] <= hi - lo;
+        const bool first_heap = h[0] == lo + kHeapInfo && h[1] == 0;
+        const bool later_heap = h[1] != 0 && h[1] != lo && h[1] % kHeapMax == 0 && h[0] > kHeapInfo &&
+                                (h[0] - kHeapInfo) % kHeapMax == 0 && h[0] - kHeapInfo != lo;
+        arena = size_ok && (first_heap || later_heap);
         arena_end = lo + h[2];
+        // The first chunk follows the heap_info (and, in the first heap, the
+        // arena's malloc_state), chunk2mem-aligned.
+        arena_first = lo + kHeapInfo + (first_heap ? kMallocState : 0);
+        arena_first = ((arena_first + 16 + 15) & ~uintptr_t{15}) - 16;
       }
       if (!main_heap && !arena) continue;
       if (pass == 0) {
@@ -301,13 +321,10 @@ struct Marker {
       if (mk.heap.nheaps >= kMaxWalkedHeaps) continue;
       bool ok;
       if (main_heap) {
-        ok = WalkHeap(lo, hi, in.tcache_key, &mk.heap);
+        ok = WalkHeap(lo, hi, in.tcache_key, /*fenced=*/false, &mk.heap);
         mk.heap.main_walked = ok;
       } else {
-        // The first chunk follows the arena's malloc_state, chunk2mem-aligned.
-        uintptr_t first = lo + kHeapInfo + kMallocState;
-        first = ((first + 16 + 15) & ~uintptr_t{15}) - 16;
-        ok = WalkHeap(first, arena_end, in.tcache_key, &mk.heap);
+        ok = WalkHeap(arena_first, arena_end, in.tcache_key, /*fenced=*/true, &mk.heap);
       }
       if (ok) {
         mk.heap.lo[mk.heap.nheaps] = lo;

@@ -15,14 +15,18 @@
 //   LeakViaUnsampled   held only by a leaked glibc chunk cpprof did not
 //                      sample (found when glibc's heap is walked, not a root)
 //   LeakViaArena       the same in a thread's own glibc arena
+//   LeakViaLaterHeap   the same in a thread arena grown past one 64 MiB heap
+//                      (the holder in its second heap, the first heap
+//                      ending in fenceposts)
 // Reachable (must never be reported):
 //   KeptGlobal, KeptInterior (global holds p + 40), KeptTagged (global holds
 //   p | 1), KeptThreadLocal (a thread_local of a thread blocked in read()),
 //   KeptInRegister (only in a register/stack of a thread spinning), KeptString
 //   / KeptVector / KeptMapValue / KeptUnorderedValue (contents of standard
 //   containers held by globals), KeptOnStack (a blocked thread's local),
-//   KeptViaUnsampled, KeptViaArena (held by an unsampled glibc chunk, of the
-//   main heap or a thread's arena, that a global points to),
+//   KeptViaUnsampled, KeptViaArena, KeptViaLaterHeap (held by an unsampled
+//   glibc chunk, of the main heap or a thread's arena, that a global points
+//   to),
 //   KeptMoving (its only pointer moves between a global, a heap cell and a
 //   running thread's stack and registers all the time), KeptIgnoredLeak
 //   (dropped, but declared with cpprof::IgnoreLeak).
@@ -100,6 +104,10 @@ __attribute__((noinline)) void* KeptViaUnsampled() { return malloc(6667); }
 __attribute__((noinline)) void* LeakViaArena() { return malloc(6668); }
 __attribute__((noinline)) void* KeptViaArena() { return malloc(6669); }
 void* volatile* volatile g_arena_holder;
+__attribute__((noinline)) void* LeakViaLaterHeap() { return malloc(6670); }
+__attribute__((noinline)) void* KeptViaLaterHeap() { return malloc(6671); }
+void* volatile* volatile g_later_heap_holder;
+void* volatile g_filler_sink;
 extern "C" void* __libc_malloc(size_t);
 void* volatile* volatile g_unsampled_holder;
 __attribute__((noinline)) void* KeptIgnoredLeak() { return malloc(4451); }
@@ -243,6 +251,20 @@ int main(int argc, char** argv) {
     auto* kept = static_cast<void* volatile*>(__libc_malloc(64));
     kept[0] = KeptViaArena();
     g_arena_holder = kept;
+    Scrub();
+    CLEAR_REGISTERS();
+  }).join();
+  // A thread arena grown past one heap (glibc's heaps are 64 MiB): about
+  // 68 MiB of unsampled chunks under the mmap threshold, dropped, then the
+  // holders, which land in the arena's second heap.
+  std::thread([] {
+    for (int i = 0; i < 720; ++i) g_filler_sink = __libc_malloc(96 * 1024);
+    g_filler_sink = nullptr;
+    auto* leaked = static_cast<void* volatile*>(__libc_malloc(64));
+    leaked[0] = LeakViaLaterHeap();
+    auto* kept = static_cast<void* volatile*>(__libc_malloc(64));
+    kept[0] = KeptViaLaterHeap();
+    g_later_heap_holder = kept;
     Scrub();
     CLEAR_REGISTERS();
   }).join();
