@@ -386,9 +386,9 @@ std::string LeakText(const LeakScanResult& result, const StackProfile& profile, 
   if (result.heaps_walked > 0) {
     snprintf(line, sizeof(line),
              "# glibc heaps walked: %d (main heap %s): %" PRId64 " chunks in use; %" PRId64
-             " unsampled chunks unreachable, %s (exact, in the last scan)\n",
+             " unsampled chunks unreachable, %s (exact, in the last scan); %" PRId64 " mmapped chunks among them\n",
              result.heaps_walked, result.main_heap_walked ? "included" : "not included", result.heap_chunks,
-             result.unsampled_leaked, Bytes(result.unsampled_leaked_bytes).c_str());
+             result.unsampled_leaked, Bytes(result.unsampled_leaked_bytes).c_str(), result.mmapped_chunks);
   } else {
     snprintf(line, sizeof(line), "# glibc heaps not walked: they counted as live memory\n");
   }

@@ -10,6 +10,7 @@
 #include "profiles/heap/leak_scan.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -50,7 +51,8 @@ struct ScanHeader {
   int64_t leaked;
   int64_t heap_walked;          // glibc heaps walked and traced (the others were roots)
   int64_t main_walked;          // 1: the main heap among them
-  int64_t heap_chunks;          // in-use chunks found by the walk
+  int64_t heap_chunks;          // in-use chunks found by the walk (mmapped ones included)
+  int64_t mmapped_chunks;       // of them, glibc's mmapped chunks
   int64_t unsampled_leaked;     // in-use unsampled chunks nothing reaches
   int64_t unsampled_leaked_bytes;
 };
@@ -70,6 +72,10 @@ struct ScanInput {
   int64_t min_age;
   int out_fd;
   uintptr_t tcache_key;  // glibc >= 2.34: what a free tcache chunk holds at user + 8
+  // glibc's count and bytes of mmapped chunks just before the snapshot
+  // (mallinfo2): the chunks the child finds must add up to them exactly.
+  int64_t mmapped_count;
+  int64_t mmapped_bytes;
 };
 ScanInput g_input;
 
@@ -131,6 +137,7 @@ struct HeapChunks {
   size_t n = 0, cap = 0, nwork = 0;
   uintptr_t lo[kMaxWalkedHeaps] = {}, hi[kMaxWalkedHeaps] = {};  // walked mappings (not roots)
   int nheaps = 0;
+  size_t mmapped = 0;  // glibc mmapped chunks among the n
   uintptr_t min = UINTPTR_MAX, max = 0;
   bool main_walked = false;
 
@@ -183,6 +190,53 @@ bool WalkHeap(uintptr_t first, uintptr_t end, uintptr_t tcache_key, bool fenced,
   }
   heap->n = n0;
   return false;
+}
+
+// A /proc/self/maps line's tail after "lo-hi" (` perms offset dev inode
+// [path]`) names anonymous memory: inode 0 and no path (or an "[anon:" name).
+bool AnonymousMapping(const char* q, const char* eol) {
+  const char* field[5] = {};
+  int nf = 0;
+  for (const char* c = q; c < eol && nf < 5;) {
+    while (c < eol && *c == ' ') ++c;
+    if (c >= eol) break;
+    field[nf++] = c;
+    while (c < eol && *c != ' ') ++c;
+  }
+  if (nf < 4 || field[3][0] != '0' || (field[3] + 1 < eol && field[3][1] != ' ')) return false;
+  return nf == 4 || (eol - field[4] >= 6 && memcmp(field[4], "[anon:", 6) == 0);
+}
+
+// glibc's mmapped chunks (128 KiB and more, by default) as traced objects
+// instead of roots. Page by page through an anonymous mapping (the kernel
+// merges neighbouring mappings, so a chunk may share one with other memory):
+// a page that starts with a chunk header (prev_size 0, a size that is a
+// multiple of the page with IS_MMAPPED the only flag, fitting in the
+// mapping) starts a chunk, which takes its pages; chunk(c, size) is called
+// for those, gap(from, to) for the memory between them. The scan uses the
+// chunks only when their number and bytes match what glibc counted
+// (mallinfo2) just before the snapshot: a root page that happens to look
+// like a header, or a chunk missed (memalign puts its header past the page
+// start), makes them differ and every such mapping stays a root.
+template <typename Chunk, typename Gap>
+void SplitMmapped(uintptr_t lo, uintptr_t hi, Chunk chunk, Gap gap) {
+  constexpr uintptr_t kIsMmapped = 2, kPage = 4096;
+  uintptr_t gap_from = lo;
+  for (uintptr_t c = lo; c + 16 <= hi;) {
+    const uintptr_t prev_size = *reinterpret_cast<const uintptr_t*>(c);
+    const uintptr_t head = *reinterpret_cast<const uintptr_t*>(c + 8);
+    const uintptr_t size = head & ~uintptr_t{7};
+    if (prev_size == 0 && (head & 7) == kIsMmapped && size >= kPage && size % kPage == 0 && size <= hi - c &&
+        size / 16 <= UINT32_MAX) {
+      if (gap_from < c) gap(gap_from, c);
+      chunk(c, size);
+      c += size;
+      gap_from = c;
+    } else {
+      c += kPage;
+    }
+  }
+  if (gap_from < hi) gap(gap_from, hi);
 }
 
 struct Marker {
@@ -279,7 +333,23 @@ struct Marker {
                                reinterpret_cast<uintptr_t>(mk.marked) + n,
                                reinterpret_cast<uintptr_t>(mk.work) + n * sizeof(uint32_t),
                                reinterpret_cast<uintptr_t>(maps) + maps_cap};
-  // First pass: glibc's heaps. Size the chunk index (pass 0), then walk each (pass 1).
+  // A mapping that may hold glibc's mmapped chunks: anonymous, read-write,
+  // not cpprof's, not a glibc heap (those are walked), no thread's stack.
+  auto mmapped_candidate = [&](uintptr_t lo, uintptr_t hi, const char* q, const char* eol) {
+    if (hi - lo < 4096 || lo % 4096 != 0 || !AnonymousMapping(q, eol)) return false;
+    if (lo % (uintptr_t{64} << 20) == 0) return false;  // a glibc heap's start (walked or a root)
+    for (size_t k = 0; k < sizeof(skip_lo) / sizeof(skip_lo[0]); ++k) {
+      if (lo < skip_hi[k] && hi > skip_lo[k]) return false;
+    }
+    for (size_t k = 0; k < in.nsps; ++k) {
+      if (in.sps[k] >= lo && in.sps[k] < hi) return false;
+    }
+    return true;
+  };
+  int64_t mmapped_found = 0, mmapped_found_bytes = 0;
+  bool mmapped_ok = false;
+  // First pass: glibc's heaps. Size the chunk index and count the mmapped
+  // chunks (pass 0), then walk each heap and index them (pass 1).
   size_t heap_cap = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (const char* line = maps; line < maps + len;) {
@@ -293,6 +363,29 @@ struct Marker {
       line = eol < maps + len ? eol + 1 : maps + len;
       if (!rw || hi <= lo) continue;
       const bool main_heap = eol - q > 7 && memcmp(eol - 6, "[heap]", 6) == 0;
+      if (mmapped_candidate(lo, hi, q, eol)) {
+        if (pass == 0) {
+          SplitMmapped(
+              lo, hi,
+              [&](uintptr_t, uintptr_t size) {
+                ++mmapped_found;
+                mmapped_found_bytes += static_cast<int64_t>(size);
+              },
+              [](uintptr_t, uintptr_t) {});
+        } else if (mmapped_ok) {
+          SplitMmapped(
+              lo, hi,
+              [&](uintptr_t c, uintptr_t size) {
+                if (mk.heap.n >= mk.heap.cap) return;
+                mk.heap.start[mk.heap.n] = c;
+                mk.heap.size16[mk.heap.n] = static_cast<uint32_t>(size / 16);
+                ++mk.heap.n;
+                ++mk.heap.mmapped;
+              },
+              [](uintptr_t, uintptr_t) {});
+        }
+        continue;
+      }
       // A thread arena's heap: 64 MiB aligned; the arena's first heap has
       // heap_info.ar_ptr right after it and no prev, a later heap a prev
       // (another heap) and an ar_ptr into the first heap.
@@ -333,6 +426,8 @@ struct Marker {
       }
     }
     if (pass == 0) {
+      mmapped_ok = mmapped_found > 0 && mmapped_found == in.mmapped_count && mmapped_found_bytes == in.mmapped_bytes;
+      if (mmapped_ok) heap_cap += static_cast<size_t>(mmapped_found);
       mk.heap.cap = heap_cap;
       const size_t c = heap_cap == 0 ? 1 : heap_cap;
       mk.heap.start = static_cast<uint64_t*>(ChildMap(c * sizeof(uint64_t)));
@@ -377,7 +472,7 @@ struct Marker {
     bool skip = false;
     for (size_t k = 0; k < sizeof(skip_lo) / sizeof(skip_lo[0]); ++k) skip = skip || (lo < skip_hi[k] && hi > skip_lo[k]);
     // The walked heap is traced from the roots, not a root itself; so are
-    // the walk's own buffers.
+    // mmapped chunks in the index, and the walk's own buffers.
     skip = skip || mk.heap.Walked(lo, hi);
     {
       const uintptr_t bufs[] = {reinterpret_cast<uintptr_t>(mk.heap.start), reinterpret_cast<uintptr_t>(mk.heap.size16),
@@ -385,6 +480,17 @@ struct Marker {
       for (uintptr_t b : bufs) skip = skip || (b != 0 && b >= lo && b < hi);
     }
     if (skip) continue;
+    if (mk.heap.mmapped > 0 && mmapped_candidate(lo, hi, q, eol)) {
+      // Its mmapped chunks are traced; the memory between them is a root.
+      SplitMmapped(
+          lo, hi, [](uintptr_t, uintptr_t) {},
+          [&](uintptr_t from, uintptr_t to) {
+            roots_bytes += static_cast<int64_t>(to - from);
+            mk.ScanRange(from, to);
+            mk.Drain();
+          });
+      continue;
+    }
     // A thread's stack: only from its stack pointer up (dead frames below
     // it would hide leaks).
     uintptr_t from = lo;
@@ -407,6 +513,7 @@ struct Marker {
   header.heap_walked = mk.heap.nheaps;
   header.main_walked = mk.heap.main_walked ? 1 : 0;
   header.heap_chunks = static_cast<int64_t>(mk.heap.n);
+  header.mmapped_chunks = static_cast<int64_t>(mk.heap.mmapped);
   for (size_t i = 0; i < mk.heap.n; ++i) {
     if (mk.heap.marked[i]) continue;
     ++header.unsampled_leaked;
@@ -470,6 +577,9 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
     }
   }
   const uintptr_t tcache_key = TcacheKey();
+  // glibc's own count of its mmapped chunks, before any thread is parked
+  // (mallinfo2 takes every arena's lock).
+  const struct mallinfo2 mi = mallinfo2();
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Status(StatusCode::kUnavailable, std::string("pipe: ") + strerror(errno));
   ThreadParker parker;
@@ -505,6 +615,8 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   in.min_age = options.min_age_seconds;
   in.out_fd = fds[1];
   in.tcache_key = tcache_key;
+  in.mmapped_count = static_cast<int64_t>(mi.hblks);
+  in.mmapped_bytes = static_cast<int64_t>(mi.hblkhd);
   // No span half allocated or freed in the copy. A parked thread may hold
   // the lock: then give up on this snapshot rather than wait for it.
   if (!SampleRegion::LockForSnapshot(50)) {
@@ -573,6 +685,7 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   r->heaps_walked = static_cast<int>(h.heap_walked);
   r->main_heap_walked = h.main_walked != 0;
   r->heap_chunks = h.heap_chunks;
+  r->mmapped_chunks = h.mmapped_chunks;
   r->unsampled_leaked = h.unsampled_leaked;
   r->unsampled_leaked_bytes = h.unsampled_leaked_bytes;
   return Status();

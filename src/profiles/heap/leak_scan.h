@@ -63,7 +63,8 @@ struct LeakScanResult {
   int unparkable_threads = 0;        // running threads that block the signal (stacks scanned whole)
   int heaps_walked = 0;              // glibc heaps walked and traced, the others being roots (last scan)
   bool main_heap_walked = false;     // the main heap among them
-  int64_t heap_chunks = 0;           // their in-use chunks
+  int64_t heap_chunks = 0;           // their in-use chunks, and glibc's mmapped chunks
+  int64_t mmapped_chunks = 0;        // of them, mmapped chunks (traced, not roots)
   int64_t unsampled_leaked = 0;      // in-use unsampled chunks nothing reaches (exact)
   int64_t unsampled_leaked_bytes = 0;
   double pause_ms = 0;               // longest time threads were parked

@@ -18,15 +18,16 @@
 //   LeakViaLaterHeap   the same in a thread arena grown past one 64 MiB heap
 //                      (the holder in its second heap, the first heap
 //                      ending in fenceposts)
+//   LeakViaMmapped     the same, held by a leaked chunk glibc mmapped
 // Reachable (must never be reported):
 //   KeptGlobal, KeptInterior (global holds p + 40), KeptTagged (global holds
 //   p | 1), KeptThreadLocal (a thread_local of a thread blocked in read()),
 //   KeptInRegister (only in a register/stack of a thread spinning), KeptString
 //   / KeptVector / KeptMapValue / KeptUnorderedValue (contents of standard
 //   containers held by globals), KeptOnStack (a blocked thread's local),
-//   KeptViaUnsampled, KeptViaArena, KeptViaLaterHeap (held by an unsampled
-//   glibc chunk, of the main heap or a thread's arena, that a global points
-//   to),
+//   KeptViaUnsampled, KeptViaArena, KeptViaLaterHeap, KeptViaMmapped (held
+//   by an unsampled glibc chunk, of the main heap, a thread's arena or
+//   mmapped, that a global points to),
 //   KeptMoving (its only pointer moves between a global, a heap cell and a
 //   running thread's stack and registers all the time), KeptIgnoredLeak
 //   (dropped, but declared with cpprof::IgnoreLeak).
@@ -35,6 +36,7 @@
 // EINTR and print "VIOLATION <call>" if one happens. Prints "READY".
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -107,6 +109,9 @@ void* volatile* volatile g_arena_holder;
 __attribute__((noinline)) void* LeakViaLaterHeap() { return malloc(6670); }
 __attribute__((noinline)) void* KeptViaLaterHeap() { return malloc(6671); }
 void* volatile* volatile g_later_heap_holder;
+__attribute__((noinline)) void* LeakViaMmapped() { return malloc(6672); }
+__attribute__((noinline)) void* KeptViaMmapped() { return malloc(6673); }
+void* volatile* volatile g_mmapped_holder;
 void* volatile g_filler_sink;
 extern "C" void* __libc_malloc(size_t);
 void* volatile* volatile g_unsampled_holder;
@@ -241,6 +246,9 @@ int main(int argc, char** argv) {
   if (argc > 1) {
     while (access(argv[1], F_OK) != 0) usleep(10000);
   }
+  // glibc's default threshold moves up when mmapped chunks are freed: fix
+  // it, so 96 KiB chunks come from an arena and 256 KiB ones are mmapped.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   // A leak the program declares on purpose: never reported.
   cpprof::IgnoreLeak(KeptIgnoredLeak());
   MakeLeaks();
@@ -251,6 +259,16 @@ int main(int argc, char** argv) {
     auto* kept = static_cast<void* volatile*>(__libc_malloc(64));
     kept[0] = KeptViaArena();
     g_arena_holder = kept;
+    Scrub();
+    CLEAR_REGISTERS();
+  }).join();
+  // Holders glibc mmaps (256 KiB, over the threshold).
+  std::thread([] {
+    auto* leaked = static_cast<void* volatile*>(__libc_malloc(256 * 1024));
+    leaked[0] = LeakViaMmapped();
+    auto* kept = static_cast<void* volatile*>(__libc_malloc(256 * 1024));
+    kept[0] = KeptViaMmapped();
+    g_mmapped_holder = kept;
     Scrub();
     CLEAR_REGISTERS();
   }).join();

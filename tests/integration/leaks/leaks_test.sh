@@ -7,7 +7,8 @@
 #     by a leaked glibc chunk cpprof did not sample, which needs glibc's heap
 #     walked and traced rather than taken as a root; the leaked chunk itself
 #     is counted exactly; also in a thread arena grown past one heap,
-#     whose older heap ends in fenceposts), read with go tool
+#     whose older heap ends in fenceposts, and in a chunk glibc mmapped),
+#     read with go tool
 #     pprof -top and in the debug=1 report; the dropped pointer's leak is
 #     suppressed by CPPROF_LEAK_SUPPRESS and counted as such;
 #   - nothing a live pointer reaches is (globals, interior and low-bit
@@ -35,8 +36,9 @@ grep -q READY "$SERVER_LOG" || { show "$SERVER_LOG"; fail "host not ready"; }
 curl -sf --max-time 60 -o "$WORK/leaks.pb.gz" "$BASE/debug/pprof/leaks?min_age=0" || fail "GET leaks failed"
 pprof -top -nodecount=200 -nodefraction=0 -sample_index=leaked_objects "$WORK/leaks.pb.gz" >"$WORK/top.txt" 2>&1 ||
   { show "$WORK/top.txt"; fail "go tool pprof cannot read the leaks profile"; }
-for site in LeakListNode LeakCycleNode LeakFreedMember LeakViaUnsampled LeakViaArena LeakViaLaterHeap; do
-  assert_contains "$WORK/top.txt" "^ +[1-9][0-9]* .*$site\$" "planted leak $site is not reported"
+curl -sf --max-time 60 -o "$WORK/first.txt" "$BASE/debug/pprof/leaks?min_age=0&debug=1" || true
+for site in LeakListNode LeakCycleNode LeakFreedMember LeakViaUnsampled LeakViaArena LeakViaLaterHeap LeakViaMmapped; do
+  assert_contains "$WORK/top.txt" "^ +[1-9][0-9]* .*$site\$" "planted leak $site is not reported (debug=1 then: $(grep '^#' "$WORK/first.txt" | tr '\n' ' '); maps: $(grep -c '' /proc/$SERVER_PID/maps))"
 done
 assert_not_contains "$WORK/top.txt" "LeakDropped" "the suppressed leak (CPPROF_LEAK_SUPPRESS) is reported"
 assert_contains "$WORK/top.txt" "^ +50 .*LeakListNode\$" "not all 50 leaked list nodes are reported"
@@ -49,6 +51,7 @@ assert_contains "$WORK/leaks.txt" "LeakFreedMember" "debug=1 does not name LeakF
 assert_contains "$WORK/leaks.txt" "^# 1 more suppressed" "debug=1 does not count the suppressed leak"
 assert_contains "$WORK/leaks.txt" "^# glibc heaps walked: ([3-9]|[1-9][0-9]+) \(main heap included\): [0-9]+ chunks in use; ([2-9]|[1-9][0-9]+) unsampled chunks unreachable" \
   "debug=1: glibc's heap was not walked, or the leaked unsampled holder is not counted"
+assert_contains "$WORK/leaks.txt" "; [1-9][0-9]* mmapped chunks among them" "debug=1: no mmapped chunk was traced"
 assert_contains "$WORK/leaks.txt" "threads parked [0-9]+, left blocked [0-9]+" "debug=1 does not give the snapshot figures"
 assert_not_contains "$WORK/leaks.txt" "Kept[A-Za-z]+" "debug=1 reports a reachable object"
 
