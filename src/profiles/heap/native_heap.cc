@@ -61,9 +61,19 @@ bool JemallocProfiling(bool* supported) {
   return prof;
 }
 
+// jemalloc built with profiling and started with prof_accum:true: its dumps
+// carry cumulative counts per stack too.
+bool JemallocAccumulates() {
+  MallctlFn mallctl = Mallctl();
+  bool accum = false;
+  size_t size = sizeof(accum);
+  return mallctl != nullptr && mallctl("opt.prof_accum", &accum, &size, nullptr, 0) == 0 && accum;
+}
+
 // jemalloc's heap dump (prof.dump, written to a file and read back): the
 // jeprof form, "heap_v2/RATE", then per stack an "@ PCS" line followed by
-// "t*: COUNT: BYTES [...]" (all threads) and per-thread lines.
+// "t*: COUNT: BYTES [ACCUM_COUNT: ACCUM_BYTES]" (all threads; the bracket is
+// 0 without prof_accum) and per-thread lines.
 std::string JemallocDump() {
   MallctlFn mallctl = Mallctl();
   if (mallctl == nullptr) return "";
@@ -97,11 +107,18 @@ void DropAllocatorFrames(std::vector<uintptr_t>* pcs) {
   pcs->erase(pcs->begin(), pcs->begin() + static_cast<long>(skip));
 }
 
-void AddUnsampled(StackSample* s, double count, double bytes, double period) {
-  double scale = 1;
-  if (period > 1 && count > 0) scale = 1 / (1 - std::exp(-(bytes / count) / period));
-  s->values = {0, 0, std::llround(count * scale), std::llround(bytes * scale)};
-  s->labels.push_back({"bytes", "", count > 0 ? static_cast<int64_t>(bytes / count) : 0, "bytes"});
+// Sampled counts to estimates with pprof's formula (the stack's average
+// size); the cumulative pair (alloc_*) is 0 when the allocator keeps none.
+void AddUnsampled(StackSample* s, double count, double bytes, double period, double alloc_count = 0,
+                  double alloc_bytes = 0) {
+  auto scale = [period](double n, double b) {
+    return period > 1 && n > 0 ? 1 / (1 - std::exp(-(b / n) / period)) : 1.0;
+  };
+  const double in = scale(count, bytes), al = scale(alloc_count, alloc_bytes);
+  s->values = {std::llround(alloc_count * al), std::llround(alloc_bytes * al), std::llround(count * in),
+               std::llround(bytes * in)};
+  const double n = count > 0 ? count : alloc_count, b = count > 0 ? bytes : alloc_bytes;
+  s->labels.push_back({"bytes", "", n > 0 ? static_cast<int64_t>(b / n) : 0, "bytes"});
 }
 
 void HeapSampleTypes(StackProfile* p) {
@@ -140,14 +157,18 @@ bool ParseJemallocDump(const std::string& text, StackProfile* out) {
       have_stack = true;
       continue;
     }
-    long long count = 0, bytes = 0;
-    if (!have_stack || sscanf(line.c_str(), " t*: %lld: %lld", &count, &bytes) != 2) continue;
+    long long count = 0, bytes = 0, accum_count = 0, accum_bytes = 0;
+    if (!have_stack ||
+        sscanf(line.c_str(), " t*: %lld: %lld [%lld: %lld]", &count, &bytes, &accum_count, &accum_bytes) < 2) {
+      continue;
+    }
     have_stack = false;  // one all-threads line per stack
-    if (count <= 0) continue;
+    if (count < 0 || accum_count < 0 || (count == 0 && accum_count == 0)) continue;
     StackSample s;
     s.pcs = pcs;
     DropAllocatorFrames(&s.pcs);
-    AddUnsampled(&s, static_cast<double>(count), static_cast<double>(bytes), period);
+    AddUnsampled(&s, static_cast<double>(count), static_cast<double>(bytes), period,
+                 static_cast<double>(accum_count), static_cast<double>(accum_bytes));
     out->samples.push_back(std::move(s));
   }
   return true;
@@ -221,6 +242,12 @@ bool NativeHeapProfile(StackProfile* out) {
     c += profiling ? " (one sample per " + std::to_string(p.period) + " bytes, lg_prof_sample)"
                    : ", which is off: start the process with MALLOC_CONF=prof:true (lg_prof_sample:19 samples "
                      "every 512 KiB)";
+    c += profiling && JemallocAccumulates()
+             ? "; alloc_* from its cumulative counts (prof_accum)"
+             : "; alloc_* need prof_accum:true in MALLOC_CONF (jemalloc then keeps cumulative counts)";
+    p.comments.push_back(c);
+    *out = std::move(p);
+    return true;
   }
   c += "; alloc_* are not available from it";
   p.comments.push_back(c);
