@@ -38,6 +38,7 @@
 #include "base/clock.h"
 #include "base/raw_log.h"
 #include "base/self_stats.h"
+#include "base/signal_handler.h"
 #include "interpose/thread_hooks.h"
 #include "profiles/cpu/cpu_signal.h"
 #include "profiles/cpu/cpu_timers.h"
@@ -203,26 +204,12 @@ void CpuProfiler::OnThreadExit() {
 }
 
 Status CpuProfiler::StartSessionLocked(int hz, int signo) {
-  struct sigaction old;
-  if (sigaction(signo, nullptr, &old) != 0) {
-    return Status(StatusCode::kInvalidArgument, "invalid CPU profiling signal " + std::to_string(signo));
-  }
-  const bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == HandleCpuSignal;
-  if (!ours) {
-    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
-      return Status(StatusCode::kUnavailable,
-                    "signal " + std::to_string(signo) + " (" + strsignal(signo) +
-                        ") already has a handler (another profiler?); choose another signal with "
-                        "Options::cpu_signal");
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = HandleCpuSignal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(signo, &sa, nullptr) != 0) {
-      return Status(StatusCode::kUnavailable, std::string("sigaction: ") + strerror(errno));
-    }
+  std::string error;
+  switch (InstallSignalHandler(signo, HandleCpuSignal, "Options::cpu_signal", &error)) {
+    case SignalInstall::kOk: break;
+    case SignalInstall::kInvalid: return Status(StatusCode::kInvalidArgument, "CPU profiling: " + error);
+    case SignalInstall::kTaken:
+    case SignalInstall::kFailed: return Status(StatusCode::kUnavailable, error);
   }
   auto session = std::make_unique<Session>();
   session->hz = hz;

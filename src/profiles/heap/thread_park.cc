@@ -20,6 +20,7 @@
 
 #include "base/clock.h"
 #include "base/errno_saver.h"
+#include "base/signal_handler.h"
 #include "base/safe_load.h"
 
 namespace cpprof {
@@ -32,26 +33,7 @@ int g_installed_signo = 0;
 
 bool ThreadParker::Install(int signo, std::string* error) {
   if (g_installed_signo == signo) return true;
-  struct sigaction old;
-  if (sigaction(signo, nullptr, &old) != 0) {
-    *error = "invalid signal " + std::to_string(signo);
-    return false;
-  }
-  const bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == HandleParkSignal;
-  if (!ours && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
-    *error = "signal " + std::to_string(signo) + " already has a handler; choose another with "
-             "CPPROF_LEAK_SIGNAL";
-    return false;
-  }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_sigaction = HandleParkSignal;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(signo, &sa, nullptr) != 0) {
-    *error = std::string("sigaction: ") + strerror(errno);
-    return false;
-  }
+  if (InstallSignalHandler(signo, HandleParkSignal, "CPPROF_LEAK_SIGNAL", error) != SignalInstall::kOk) return false;
   g_installed_signo = signo;
   return true;
 }

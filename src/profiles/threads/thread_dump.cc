@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/safe_load.h"
+#include "base/signal_handler.h"
 #include "pprof/legacy_text.h"
 #include "profiles/threads/thread_signal.h"
 #include "unwind/blocked_stack.h"
@@ -262,26 +263,7 @@ int g_installed_signo = 0;  // guarded by g_signal_mu
 
 bool InstallStackHandler(int signo, std::string* error) {
   if (g_installed_signo == signo) return true;
-  struct sigaction old;
-  if (sigaction(signo, nullptr, &old) != 0) {
-    *error = "invalid signal " + std::to_string(signo);
-    return false;
-  }
-  const bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == HandleStackSignal;
-  if (!ours && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
-    *error = "signal " + std::to_string(signo) + " has a handler of the host's; choose another with "
-             "CPPROF_THREAD_SIGNAL";
-    return false;
-  }
-  // Installed for good: a late signal must never meet SIG_DFL, which ends
-  // the process for real-time signals.
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_sigaction = HandleStackSignal;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(signo, &sa, nullptr) != 0) {
-    *error = std::string("sigaction: ") + strerror(errno);
+  if (InstallSignalHandler(signo, HandleStackSignal, "CPPROF_THREAD_SIGNAL", error) != SignalInstall::kOk) {
     return false;
   }
   g_installed_signo = signo;
