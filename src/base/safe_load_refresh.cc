@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/read_file.h"
 #include "base/safe_load.h"
 
 namespace cpprof {
@@ -116,17 +117,8 @@ bool ReaderGate::Synchronize(int timeout_ms) {
 }
 
 bool RefreshReadableRanges() {
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
   std::string text;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
+  if (!ReadFileToString("/proc/self/maps", size_t{256} << 20, &text)) return false;
   std::vector<MemRange> ranges;
   size_t pos = 0;
   while (pos < text.size()) {

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "base/process_metrics.h"
+#include "base/read_file.h"
 #include "base/self_stats.h"
 #include "cpprof/cpprof.h"
 #include "http/routes.h"
@@ -209,20 +210,11 @@ void ServeMetrics(const RouteContext& ctx, Response* response) {
 }
 
 void ServeCmdline(const RouteContext& ctx, Response* response) {
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  std::string data;
+  if (!ReadFileToString("/proc/self/cmdline", kMaxCmdlineBytes, &data)) {
     ServeError(response, 500, std::string("Could not read /proc/self/cmdline: ") + strerror(errno));
     return;
   }
-  std::string data;
-  char buf[4096];
-  while (data.size() < kMaxCmdlineBytes) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
   // The kernel ends every argument with NUL; Go joins them with NUL.
   if (!data.empty() && data.back() == '\0') data.pop_back();
   SetText(response, std::move(data));

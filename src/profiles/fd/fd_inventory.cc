@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/own_fds.h"
+#include "base/read_file.h"
 #include "base/private_fd_table.h"
 #include "pprof/legacy_text.h"
 #include "stacks/stack_table.h"
@@ -31,17 +32,7 @@ constexpr const char* kUnknownFrame = "[unknown origin: inherited, raw syscall o
 
 std::string ReadWholeFile(const char* path, size_t max_bytes) {
   std::string out;
-  const int f = open(path, O_RDONLY | O_CLOEXEC);
-  if (f < 0) return out;
-  char buf[65536];
-  for (;;) {
-    const ssize_t r = read(f, buf, sizeof(buf));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    out.append(buf, static_cast<size_t>(r));
-    if (out.size() > max_bytes) break;
-  }
-  close(f);
+  ReadFileToString(path, max_bytes, &out);
   return out;
 }
 

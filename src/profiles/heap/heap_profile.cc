@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 #include "base/clock.h"
+#include "base/read_file.h"
 #include "profiles/heap/heap_profile.h"
 
 #include <fcntl.h>
@@ -58,16 +59,7 @@ namespace {
 
 std::string ReadProcMaps() {
   std::string data;
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return data;
-  char buf[8192];
-  while (data.size() < (size_t{4} << 20)) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
+  ReadFileToString("/proc/self/maps", size_t{4} << 20, &data);
   return data;
 }
 
