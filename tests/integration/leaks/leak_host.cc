@@ -237,6 +237,25 @@ void Check(long r, const char* call) {
 
 thread_local void* volatile t_kept;
 
+// On a thread of its own (no stale copy of a pointer stays in this thread's
+// registers or stack): `filler` unsampled 96 KiB chunks, dropped, then two
+// unsampled glibc holders of holder_bytes: a leaked one holding leak(), and
+// one *kept_holder points to, holding kept().
+void PlantViaHolders(int filler, size_t holder_bytes, void* (*leak)(), void* (*kept)(),
+                     void* volatile* volatile* kept_holder) {
+  std::thread([=] {
+    for (int i = 0; i < filler; ++i) g_filler_sink = __libc_malloc(96 * 1024);
+    g_filler_sink = nullptr;
+    auto* leaked = static_cast<void* volatile*>(__libc_malloc(holder_bytes));
+    leaked[0] = leak();
+    auto* held = static_cast<void* volatile*>(__libc_malloc(holder_bytes));
+    held[0] = kept();
+    *kept_holder = held;
+    Scrub();
+    CLEAR_REGISTERS();
+  }).join();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -253,39 +272,13 @@ int main(int argc, char** argv) {
   cpprof::IgnoreLeak(KeptIgnoredLeak());
   MakeLeaks();
   // The same in a thread's own glibc arena (not the main heap).
-  std::thread([] {
-    auto* leaked = static_cast<void* volatile*>(__libc_malloc(64));
-    leaked[0] = LeakViaArena();
-    auto* kept = static_cast<void* volatile*>(__libc_malloc(64));
-    kept[0] = KeptViaArena();
-    g_arena_holder = kept;
-    Scrub();
-    CLEAR_REGISTERS();
-  }).join();
+  PlantViaHolders(0, 64, LeakViaArena, KeptViaArena, &g_arena_holder);
   // Holders glibc mmaps (256 KiB, over the threshold).
-  std::thread([] {
-    auto* leaked = static_cast<void* volatile*>(__libc_malloc(256 * 1024));
-    leaked[0] = LeakViaMmapped();
-    auto* kept = static_cast<void* volatile*>(__libc_malloc(256 * 1024));
-    kept[0] = KeptViaMmapped();
-    g_mmapped_holder = kept;
-    Scrub();
-    CLEAR_REGISTERS();
-  }).join();
+  PlantViaHolders(0, 256 * 1024, LeakViaMmapped, KeptViaMmapped, &g_mmapped_holder);
   // A thread arena grown past one heap (glibc's heaps are 64 MiB): about
   // 68 MiB of unsampled chunks under the mmap threshold, dropped, then the
   // holders, which land in the arena's second heap.
-  std::thread([] {
-    for (int i = 0; i < 720; ++i) g_filler_sink = __libc_malloc(96 * 1024);
-    g_filler_sink = nullptr;
-    auto* leaked = static_cast<void* volatile*>(__libc_malloc(64));
-    leaked[0] = LeakViaLaterHeap();
-    auto* kept = static_cast<void* volatile*>(__libc_malloc(64));
-    kept[0] = KeptViaLaterHeap();
-    g_later_heap_holder = kept;
-    Scrub();
-    CLEAR_REGISTERS();
-  }).join();
+  PlantViaHolders(720, 64, LeakViaLaterHeap, KeptViaLaterHeap, &g_later_heap_holder);
   Scrub();
   CLEAR_REGISTERS();
   MakeKept();
