@@ -86,6 +86,36 @@ CPPROF_SIGNAL_SAFE bool FollowsCallInstruction(uintptr_t ra, SafeLoadCache* cach
 // dl_iterate_phdr, so it is safe inside malloc. Returns the number of PCs.
 CPPROF_SIGNAL_SAFE int CaptureCurrentStack(uintptr_t* pcs, int max_depth);
 
+// A hook's own code: the ELF section its functions are placed in, so that a
+// stack captured inside the hook can drop the hook's frames by address,
+// whatever the compiler inlined, and start at the hook's caller. The linker
+// defines __start_NAME / __stop_NAME for a section whose name is a C
+// identifier; each copy of cpprof (static library, libcpprof.so, preload
+// module) has its own. Declare them once per file with
+// CPPROF_DECLARE_CODE_SECTION(NAME) and name the range with
+// CPPROF_CODE_SECTION(NAME).
+struct CodeSection {
+  uintptr_t lo;
+  uintptr_t hi;
+  CPPROF_SIGNAL_SAFE bool Contains(uintptr_t pc) const { return pc >= lo && pc < hi; }
+};
+#define CPPROF_DECLARE_CODE_SECTION(name)                                          \
+  extern "C" {                                                                     \
+  extern const char __start_##name[] __attribute__((weak, visibility("hidden"))); \
+  extern const char __stop_##name[] __attribute__((weak, visibility("hidden")));  \
+  }
+#define CPPROF_CODE_SECTION(name)                                    \
+  (::cpprof::internal::CodeSection{reinterpret_cast<uintptr_t>(__start_##name), \
+                                   reinterpret_cast<uintptr_t>(__stop_##name)})
+
+// Signal-safe. How many of the first frames of pcs[0..depth) lie in
+// `hooks`; at least one frame is always left.
+CPPROF_SIGNAL_SAFE inline int LeadingFramesIn(CodeSection hooks, const uintptr_t* pcs, int depth) {
+  int skip = 0;
+  while (skip < depth - 1 && hooks.Contains(pcs[skip])) ++skip;
+  return skip;
+}
+
 }  // namespace internal
 }  // namespace cpprof
 

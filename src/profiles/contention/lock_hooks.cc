@@ -44,10 +44,7 @@
 
 #define CPPROF_LOCK_HOOK_SECTION __attribute__((section("cpprof_lock_hooks"), noinline))
 
-extern "C" {
-extern const char __start_cpprof_lock_hooks[] __attribute__((weak, visibility("hidden")));
-extern const char __stop_cpprof_lock_hooks[] __attribute__((weak, visibility("hidden")));
-}
+CPPROF_DECLARE_CODE_SECTION(cpprof_lock_hooks)
 
 namespace cpprof {
 namespace internal {
@@ -65,11 +62,6 @@ Counters g_counters;
 CPPROF_SIGNAL_TLS int t_in_hook;
 CPPROF_SIGNAL_TLS pid_t t_tid;
 CPPROF_SIGNAL_TLS uint64_t t_rng;
-
-CPPROF_SIGNAL_SAFE inline bool InLockHookSection(uintptr_t pc) {
-  return pc >= reinterpret_cast<uintptr_t>(__start_cpprof_lock_hooks) &&
-         pc < reinterpret_cast<uintptr_t>(__stop_cpprof_lock_hooks);
-}
 
 CPPROF_SIGNAL_SAFE pid_t MyTid() {
   if (t_tid == 0) t_tid = static_cast<pid_t>(syscall(SYS_gettid));
@@ -365,8 +357,7 @@ CPPROF_SIGNAL_SAFE CPPROF_LOCK_HOOK_SECTION void RecordEvent(Which which, int32_
   StackTable* table = g_tables[w].load(std::memory_order_acquire);
   uintptr_t pcs[kMaxStackDepth + 8];
   int depth = CaptureCurrentStack(pcs, kMaxStackDepth + 8);
-  int skip = 0;
-  while (skip < depth && InLockHookSection(pcs[skip])) ++skip;
+  const int skip = LeadingFramesIn(CPPROF_CODE_SECTION(cpprof_lock_hooks), pcs, depth);
   if (depth - skip > kMaxStackDepth) depth = skip + kMaxStackDepth;
   const int64_t deltas[kValues] = {count, delay_ns};
   if (table != nullptr && table->AddValues(pcs + skip, depth - skip, tag, deltas) >= 0) {

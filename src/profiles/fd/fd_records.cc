@@ -20,10 +20,7 @@
 #include "stacks/stack_table.h"
 #include "unwind/unwinder.h"
 
-extern "C" {
-extern const char __start_cpprof_fd_hooks[] __attribute__((weak, visibility("hidden")));
-extern const char __stop_cpprof_fd_hooks[] __attribute__((weak, visibility("hidden")));
-}
+CPPROF_DECLARE_CODE_SECTION(cpprof_fd_hooks)
 
 namespace cpprof {
 namespace internal {
@@ -50,11 +47,6 @@ std::atomic<size_t> g_chunk_bytes{0};
 FdCounters g_counters;
 
 CPPROF_SIGNAL_TLS int t_in_fd_hook;
-
-CPPROF_SIGNAL_SAFE inline bool InFdHookSection(uintptr_t pc) {
-  return pc >= reinterpret_cast<uintptr_t>(__start_cpprof_fd_hooks) &&
-         pc < reinterpret_cast<uintptr_t>(__stop_cpprof_fd_hooks);
-}
 
 CPPROF_SIGNAL_SAFE Entry* FindEntry(int fd) {
   if (fd < 0 || fd >= kMaxTrackedFd) return nullptr;
@@ -154,8 +146,7 @@ __attribute__((section("cpprof_fd_hooks"), noinline)) CPPROF_SIGNAL_SAFE void On
   t_in_fd_hook = 1;
   uintptr_t pcs[kFdStackDepth + 8];
   int depth = CaptureCurrentStack(pcs, kFdStackDepth + 8);
-  int skip = 0;
-  while (skip < depth - 1 && InFdHookSection(pcs[skip])) ++skip;
+  const int skip = LeadingFramesIn(CPPROF_CODE_SECTION(cpprof_fd_hooks), pcs, depth);
   if (depth - skip > kFdStackDepth) depth = skip + kFdStackDepth;
   const int64_t deltas[2] = {1, 1};
   const long slot = table->AddValues(pcs + skip, depth - skip, 0, deltas);

@@ -16,22 +16,18 @@
 #include <cstdint>
 
 #include "base/config.h"
+#include "unwind/unwinder.h"
 
 #define CPPROF_HOOK_SECTION __attribute__((section("cpprof_alloc_hooks"), noinline))
 
-extern "C" {
-extern const char __start_cpprof_alloc_hooks[] __attribute__((weak, visibility("hidden")));
-extern const char __stop_cpprof_alloc_hooks[] __attribute__((weak, visibility("hidden")));
-}
+CPPROF_DECLARE_CODE_SECTION(cpprof_alloc_hooks)
 
 namespace cpprof {
 namespace internal {
 namespace heap {
 
-CPPROF_SIGNAL_SAFE inline bool InHookSection(uintptr_t pc) {
-  return pc >= reinterpret_cast<uintptr_t>(__start_cpprof_alloc_hooks) &&
-         pc < reinterpret_cast<uintptr_t>(__stop_cpprof_alloc_hooks);
-}
+CPPROF_SIGNAL_SAFE inline CodeSection HookSection() { return CPPROF_CODE_SECTION(cpprof_alloc_hooks); }
+CPPROF_SIGNAL_SAFE inline bool InHookSection(uintptr_t pc) { return HookSection().Contains(pc); }
 
 }  // namespace heap
 }  // namespace internal

@@ -214,8 +214,7 @@ CPPROF_HOOK_SECTION void* SampledAllocate(size_t size, size_t align, bool zero) 
   }
   uintptr_t pcs[kMaxStackDepth + 8];
   int depth = CaptureCurrentStack(pcs, kMaxStackDepth + 8);
-  int skip = 0;
-  while (skip < depth && InHookSection(pcs[skip])) ++skip;
+  const int skip = LeadingFramesIn(HookSection(), pcs, depth);
   if (depth - skip > kMaxStackDepth) depth = skip + kMaxStackDepth;
   const int64_t sz = static_cast<int64_t>(size);
   const int64_t deltas[kValues] = {objects_fx, space, objects_fx, space, 1, sz, 1, sz};
