@@ -7,7 +7,13 @@
 // p99 ns per capture, frames captured, and ratios. A second part takes the
 // same measurement inside a SIGPROF handler driven by a per-thread CPU timer.
 //
-// Not a pass/fail test. Usage: unwind_bench [iterations] [getcontext|signal]
+// A third part ("cold") interrupts 40 distinct functions (one template
+// instantiation per level, so every frame needs its own unwind row) while
+// the thread streams through 64 MiB between samples, as a server's work
+// evicts caches and TLB between two samples: the per-frame cost to compare
+// with a large binary's (docs/benchmarks.md, "Large binary").
+//
+// Not a pass/fail test. Usage: unwind_bench [iterations] [getcontext|signal|cold]
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -133,8 +139,20 @@ void Handler(int, siginfo_t*, void* uc) {
   b->samples.fetch_add(1);
 }
 
+// With `g_evict`, the spinning thread streams through a 64 MiB buffer (one
+// line per page plus one, so lines and TLB entries both go cold).
+constexpr size_t kEvictBytes = size_t{64} << 20;
+volatile char* g_evict = nullptr;
+
 __attribute__((noinline, optimize("omit-frame-pointer"))) void SpinHere() {
-  while (g_bench->samples.load(std::memory_order_relaxed) < g_iterations / 10) g_sink = g_sink + 1;
+  size_t at = 0;
+  while (g_bench->samples.load(std::memory_order_relaxed) < g_iterations / 10) {
+    if (g_evict != nullptr) {
+      g_evict[at] = static_cast<char>(g_evict[at] + 1);
+      at = (at + 4096 + 64) % kEvictBytes;
+    }
+    g_sink = g_sink + 1;
+  }
 }
 
 void MeasureInHandler() {
@@ -154,14 +172,15 @@ void MeasureInHandler() {
   timer_t timer;
   if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &timer) != 0) return;
   itimerspec its{};
-  its.it_value.tv_nsec = 100000;  // 10 kHz of CPU time
-  its.it_interval.tv_nsec = 100000;
+  its.it_value.tv_nsec = g_evict != nullptr ? 4000000 : 100000;  // 250 Hz (a busy server's tick) or 10 kHz
+  its.it_interval.tv_nsec = its.it_value.tv_nsec;
   timer_settime(timer, 0, &its, nullptr);
   SpinHere();
   timer_delete(timer);
   sigaction(SIGPROF, &old, nullptr);
   g_bench = nullptr;
-  std::printf("\nInside a SIGPROF handler, interrupted %d frames deep (%d samples):\n", kDepth,
+  std::printf("\nInside a SIGPROF handler, interrupted %d frames deep%s (%d samples):\n", kDepth,
+              g_evict != nullptr ? " in distinct functions, 64 MiB streamed between samples" : "",
               bench.samples.load());
   Result rs[3] = {bench.ours, bench.again, bench.fp};
   Print(rs, 3, TimerOverhead());
@@ -179,6 +198,31 @@ __attribute__((noinline, optimize("omit-frame-pointer"))) int Recurse(int depth,
   return r + 1;
 }
 
+// One function per level (distinct code, distinct unwind rows).
+template <int N>
+__attribute__((noinline, optimize("omit-frame-pointer"))) int Distinct(Leaf leaf) {
+  if constexpr (N == 0) {
+    leaf();
+    return static_cast<int>(g_sink & 1);
+  } else {
+    int r = Distinct<N - 1>(leaf);
+    g_sink = g_sink + r + N;
+    return r + 1;
+  }
+}
+
+void MeasureCold() {
+  char* buf = static_cast<char*>(std::calloc(kEvictBytes, 1));
+  if (buf == nullptr) return;
+  g_evict = buf;
+  const int saved = g_iterations;
+  g_iterations = std::min(g_iterations, 3000);  // 300 samples at 250 Hz of CPU time
+  Distinct<kDepth>(&MeasureInHandler);
+  g_iterations = saved;
+  g_evict = nullptr;
+  std::free(buf);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,7 +232,8 @@ int main(int argc, char** argv) {
   }
   const char* only = argc > 2 ? argv[2] : "";
   if (only[0] != 's') Recurse(kDepth, &MeasureHere);
-  if (only[0] != 'g') Recurse(kDepth, &MeasureInHandler);
+  if (only[0] != 'g' && only[0] != 'c') Recurse(kDepth, &MeasureInHandler);
+  if (only[0] != 'g' && only[0] != 's') MeasureCold();
   std::printf("\nunwind tables: %zu bytes\n", cpprof::internal::UnwindTablesBytes());
   return 0;
 }
