@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/self_stats.h"
+#include "profiles/cpu/cpu_signal.h"
 #include "wait_for.h"
 
 namespace cpprof {
@@ -99,6 +101,27 @@ TEST_CASE("A CPU window samples busy threads with the profile.proto shape of Go'
   }
   CHECK(CpuProfiler::Global().active_hz() == 0);
   CHECK(CpuProfiler::Global().armed_threads() == 0);
+}
+
+TEST_CASE("The handler accounts its runs: frames captured, unpreempted time, preempted runs apart") {
+  SelfCounters& c = GetSelfCounters();
+  const uint64_t runs0 = c.cpu_signals.load(), frames0 = c.cpu_handler_frames.load();
+  const uint64_t ns0 = c.cpu_handler_ns.load(), preempted0 = c.cpu_handler_preempted.load();
+  {
+    Busy busy(2);
+    uint64_t w = 0;
+    REQUIRE(CpuProfiler::Global().BeginWindow(500, SIGPROF, &w).ok());
+    WaitFor([&] { return c.cpu_signals.load() - runs0 > 50; }, 30000);
+    CpuProfiler::Global().EndWindow(w);
+  }
+  const uint64_t runs = c.cpu_signals.load() - runs0, frames = c.cpu_handler_frames.load() - frames0;
+  const uint64_t ns = c.cpu_handler_ns.load() - ns0, preempted = c.cpu_handler_preempted.load() - preempted0;
+  REQUIRE(runs > 10);
+  CHECK(frames >= runs);  // every run captures at least the interrupted PC
+  CHECK(frames <= runs * static_cast<uint64_t>(kCpuMaxStackDepth));
+  CHECK(preempted <= runs);
+  CHECK(ns > 0);
+  CHECK(ns <= (runs - preempted) * kHandlerPreemptedNs);  // preempted runs are not in the total
 }
 
 TEST_CASE("PcsSoFar lists the window's PCs while it stays open") {
