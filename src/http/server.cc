@@ -178,12 +178,13 @@ bool IsLongRequest(const std::string& target) {
   return false;
 }
 
-// Best-effort non-blocking write of a small answer from the loop thread.
-void WriteNow(Connection& c, const std::string& data) {
+// Best-effort non-blocking write of a small answer from the loop thread, on
+// a plain socket (ssl null) or a TLS session.
+void WriteNow(int fd, SSL* ssl, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t w = c.ssl != nullptr ? TlsWrite(c.ssl, data.data() + done, data.size() - done)
-                                 : send(c.fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t w = ssl != nullptr ? TlsWrite(ssl, data.data() + done, data.size() - done)
+                               : send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;
     done += static_cast<size_t>(w);
@@ -509,9 +510,7 @@ void Server::Impl::Accept() {
       internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
       // With TLS there is no session to answer in: the client sees the
       // connection closed.
-      Connection plain;
-      plain.fd = fd;
-      if (tls == nullptr) internal::WriteNow(plain, internal::ErrorAnswer(503, "Too many connections"));
+      if (tls == nullptr) internal::WriteNow(fd, nullptr, internal::ErrorAnswer(503, "Too many connections"));
       // Read what already arrived, so closing does not turn into a reset.
       char scratch[4096];
       for (int i = 0; i < 16 && recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0; ++i) {
@@ -541,7 +540,7 @@ void Server::Impl::Accept() {
 void Server::Impl::FailRequest(const ConnPtr& c, int status, const std::string& text) {
   internal::GetSelfCounters().http_requests.fetch_add(1, std::memory_order_relaxed);
   internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
-  internal::WriteNow(*c, internal::ErrorAnswer(status, text));
+  internal::WriteNow(c->fd, c->ssl, internal::ErrorAnswer(status, text));
   if (c->ssl != nullptr) internal::TlsShutdown(c->ssl);
   shutdown(c->fd, SHUT_WR);
   c->state = Connection::State::kDraining;
@@ -611,7 +610,7 @@ void Server::Impl::TryDispatch(const ConnPtr& c) {
   if (c->in.size() < need) {
     if (c->head.expect_continue && !c->sent_continue) {
       c->sent_continue = true;
-      internal::WriteNow(*c, "HTTP/1.1 100 Continue\r\n\r\n");
+      internal::WriteNow(c->fd, c->ssl, "HTTP/1.1 100 Continue\r\n\r\n");
     }
     return;
   }
@@ -764,7 +763,7 @@ void Server::Impl::Loop() {
       if (c.state != Connection::State::kBusy && now >= c.deadline_ms) {
         if (c.state == Connection::State::kReading && !c.idle) {
           internal::GetSelfCounters().http_rejected.fetch_add(1, std::memory_order_relaxed);
-          internal::WriteNow(c, internal::ErrorAnswer(408, "Request timeout"));
+          internal::WriteNow(c.fd, c.ssl, internal::ErrorAnswer(408, "Request timeout"));
         }
         if (c.state == Connection::State::kWriting) {
           internal::GetSelfCounters().http_write_timeouts.fetch_add(1, std::memory_order_relaxed);
