@@ -51,7 +51,8 @@ CPPROF_SIGNAL_SAFE void HandleCpuSignal(int signo, siginfo_t* info, void* uconte
   g_state.in_flight.fetch_add(1, std::memory_order_seq_cst);
   StackTable* table = g_state.table.load(std::memory_order_seq_cst);
   if (table != nullptr) {
-    const uint64_t start_ns = static_cast<uint64_t>(MonotonicNanos());
+    const bool timed = g_state.time_runs.load(std::memory_order_relaxed);
+    const uint64_t start_ns = timed ? static_cast<uint64_t>(MonotonicNanos()) : 0;
     if (t_tid == 0) t_tid = static_cast<int>(syscall(SYS_gettid));
     const uint64_t overrun = info->si_overrun > 0 ? static_cast<uint64_t>(info->si_overrun) : 0;
     const uint64_t weight = 1 + overrun;
@@ -65,13 +66,15 @@ CPPROF_SIGNAL_SAFE void HandleCpuSignal(int signo, siginfo_t* info, void* uconte
     counters.cpu_overruns.fetch_add(overrun, std::memory_order_relaxed);
     counters.cpu_signals.fetch_add(1, std::memory_order_relaxed);
     counters.cpu_handler_frames.fetch_add(static_cast<uint64_t>(depth), std::memory_order_relaxed);
-    const uint64_t spent_ns = static_cast<uint64_t>(MonotonicNanos()) - start_ns;
-    if (spent_ns <= kHandlerPreemptedNs) {
-      counters.cpu_handler_ns.fetch_add(spent_ns, std::memory_order_relaxed);
-    } else {
-      counters.cpu_handler_preempted.fetch_add(1, std::memory_order_relaxed);
+    if (timed) {
+      const uint64_t spent_ns = static_cast<uint64_t>(MonotonicNanos()) - start_ns;
+      if (spent_ns <= kHandlerPreemptedNs) {
+        counters.cpu_handler_ns.fetch_add(spent_ns, std::memory_order_relaxed);
+      } else {
+        counters.cpu_handler_preempted.fetch_add(1, std::memory_order_relaxed);
+      }
+      RecordHandlerNanos(spent_ns);
     }
-    RecordHandlerNanos(spent_ns);
   }
   g_state.in_flight.fetch_sub(1, std::memory_order_seq_cst);
 }

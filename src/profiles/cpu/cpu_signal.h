@@ -26,7 +26,14 @@ struct CpuSignalState {
   std::atomic<StackTable*> table{nullptr};  // where samples go; null = drop
   std::atomic<int> cookie{0};               // current session's sigev_value; 0 = none
   std::atomic<int> in_flight{0};            // handlers currently running
+  // Whether each run is timed (two CLOCK_MONOTONIC reads, for the stats page
+  // only). Off where reading the clock is slow (a clocksource without vDSO
+  // support, such as hpet or acpi_pm, makes each read a system call that a
+  // VM may trap): the handler would then spend most of its time timing
+  // itself. Set by CpuProfiler from kMaxHandlerClockNs.
+  std::atomic<bool> time_runs{true};
 };
+constexpr int64_t kMaxHandlerClockNs = 500;
 CpuSignalState& GetCpuSignalState();
 
 // Signal context: the SA_SIGINFO handler.

@@ -124,6 +124,35 @@ TEST_CASE("The handler accounts its runs: frames captured, unpreempted time, pre
   CHECK(ns <= (runs - preempted) * kHandlerPreemptedNs);  // preempted runs are not in the total
 }
 
+TEST_CASE("Where the clock is slow the handler does not time its runs, and still samples") {
+  CpuSignalState& state = GetCpuSignalState();
+  CpuProfiler::Global();  // measures the clock
+  const bool was = state.time_runs.load();
+  state.time_runs.store(false);  // as if the clock were slow
+  SelfCounters& c = GetSelfCounters();
+  const uint64_t runs0 = c.cpu_signals.load(), frames0 = c.cpu_handler_frames.load();
+  const uint64_t ns0 = c.cpu_handler_ns.load(), preempted0 = c.cpu_handler_preempted.load();
+  uint64_t hist0 = 0;
+  for (auto& b : c.cpu_handler_ns_log2) hist0 += b.load();
+  StackProfile p;
+  {
+    Busy busy(1);
+    uint64_t w = 0;
+    REQUIRE(CpuProfiler::Global().BeginWindow(500, SIGPROF, &w).ok());
+    WaitFor([&] { return c.cpu_signals.load() - runs0 > 20; }, 30000);
+    p = CpuProfiler::Global().EndWindow(w);
+  }
+  state.time_runs.store(was);
+  uint64_t hist = 0;
+  for (auto& b : c.cpu_handler_ns_log2) hist += b.load();
+  CHECK(c.cpu_signals.load() - runs0 > 20);
+  CHECK(c.cpu_handler_frames.load() > frames0);
+  CHECK(TotalSamples(p) > 0);
+  CHECK(c.cpu_handler_ns.load() == ns0);
+  CHECK(c.cpu_handler_preempted.load() == preempted0);
+  CHECK(hist == hist0);
+}
+
 TEST_CASE("PcsSoFar lists the window's PCs while it stays open") {
   Busy busy(1);
   uint64_t w = 0;
