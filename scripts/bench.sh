@@ -46,3 +46,9 @@ done
 if [[ -x "$bin/malloc_bench" && -x "$bin/malloc_bench_plain" ]]; then
   CPPROF_BUILD_DIR="$build" "$root/tests/bench/malloc_bench.sh"
 fi
+
+# A large real binary (mariadbd under LD_PRELOAD; installs mariadb-server,
+# mariadb-client, gperftools and perf with apt; about 10 minutes): opt-in.
+if [[ "${CPPROF_BENCH_MARIADB:-0}" == 1 ]]; then
+  CPPROF_BUILD_DIR="$build" "$root/tests/bench/mariadb_bench.sh"
+fi
