@@ -128,20 +128,20 @@ CPPROF_SIGNAL_SAFE bool UnpackRow(uint32_t packed, CfiRow* row) {
 }
 
 CPPROF_SIGNAL_SAFE bool LookupRow(const ModuleEntry& module, uintptr_t pc, CfiRow* row) {
-  if (module.row_cache == nullptr || pc < module.bias || pc - module.bias > UINT32_MAX) {
-    const CfiRow* found = FindRow(module, pc);
-    if (found == nullptr || found->rule == kCfaNone) return false;
-    *row = *found;
-    return true;
+  std::atomic<uint64_t>* entry = nullptr;
+  uint32_t off = 0;
+  if (module.row_cache != nullptr && pc >= module.bias && pc - module.bias <= UINT32_MAX) {
+    off = static_cast<uint32_t>(pc - module.bias);
+    entry = &module.row_cache[(off * 0x9E3779B1u) >> (32 - module.row_cache_bits)];
+    const uint64_t word = entry->load(std::memory_order_relaxed);
+    if ((word >> 32) == off && (word & kPackedValid) != 0) return UnpackRow(static_cast<uint32_t>(word), row);
   }
-  const uint32_t off = static_cast<uint32_t>(pc - module.bias);
-  std::atomic<uint64_t>& entry = module.row_cache[(off * 0x9E3779B1u) >> (32 - module.row_cache_bits)];
-  const uint64_t word = entry.load(std::memory_order_relaxed);
-  if ((word >> 32) == off && (word & kPackedValid) != 0) return UnpackRow(static_cast<uint32_t>(word), row);
   const CfiRow* found = FindRow(module, pc);
   if (found != nullptr && found->rule == kCfaNone) found = nullptr;  // a gap: same as no row
   uint32_t packed;
-  if (PackRow(found, &packed)) entry.store((uint64_t{off} << 32) | packed, std::memory_order_relaxed);
+  if (entry != nullptr && PackRow(found, &packed)) {
+    entry->store((uint64_t{off} << 32) | packed, std::memory_order_relaxed);
+  }
   if (found == nullptr) return false;
   *row = *found;
   return true;
@@ -254,9 +254,9 @@ CPPROF_SIGNAL_SAFE int Walk(UnwindRegs regs, SafeLoadCache* cache, uintptr_t* pc
     if (module == nullptr || next < module->lo || next >= module->hi) {
       module = FindModule(set, next);  // also the next iteration's module
     }
-    // RA outside code. The readable-ranges snapshot may predate the module
-    // (dlopen): a range it remembers as data can be code now, so a return
-    // address that follows a call instruction is taken anyway.
+    // RA outside code. (Where the readable-ranges snapshot remembers data,
+    // IsExecutableAddress marks it stale, so code mapped there since, a
+    // module dlopened over old memory, is known after the next refresh.)
     if (module == nullptr && !IsExecutableAddress(next)) break;
     pcs[n++] = regs.pc;
   }

@@ -143,7 +143,7 @@ CpuProfiler::CpuProfiler() {
   GetCpuSignalState().time_runs.store(g_clock_read_ns.load() <= kMaxHandlerClockNs);
   RegisterStatProvider("cpu_handler_clock_read_seconds",
                        "Cost of one clock read, measured at start; above 0.5 us the CPU handler does not time its "
-                       "runs (cpu_handler_* stay 0) so as not to spend its time reading the clock.",
+                       "runs (its time figures stay 0) so as not to spend its time reading the clock.",
                        [] { return static_cast<double>(g_clock_read_ns.load()) / 1e9; });
   RegisterMemoryUser("cpu_stack_tables", TablesBytes);
   RegisterStatProvider("cpu_profile_windows_open", "CPU profile requests in progress.",

@@ -233,6 +233,7 @@ bool NativeHeapProfile(StackProfile* out) {
     c = "cpprof heap: gperftools tcmalloc is the process's allocator; live objects from its own sampling";
     c += p.period > 0 ? " (one sample per " + std::to_string(p.period) + " bytes, TCMALLOC_SAMPLE_PARAMETER)"
                       : ", which is off: set TCMALLOC_SAMPLE_PARAMETER (e.g. 524288) in the environment";
+    c += "; alloc_* are not available from it";
   } else {
     bool supported = false;
     const bool profiling = JemallocProfiling(&supported);
@@ -245,11 +246,7 @@ bool NativeHeapProfile(StackProfile* out) {
     c += profiling && JemallocAccumulates()
              ? "; alloc_* from its cumulative counts (prof_accum)"
              : "; alloc_* need prof_accum:true in MALLOC_CONF (jemalloc then keeps cumulative counts)";
-    p.comments.push_back(c);
-    *out = std::move(p);
-    return true;
   }
-  c += "; alloc_* are not available from it";
   p.comments.push_back(c);
   *out = std::move(p);
   return true;
