@@ -67,6 +67,7 @@ int GrowthTracker::interval_ms() const {
 }
 
 void GrowthTracker::RecordPoint() {
+  SweepLostSamples();
   Point p;
   p.t = static_cast<double>(MonotonicNanos()) * 1e-9;
   if (const StackTable* table = Table()) {

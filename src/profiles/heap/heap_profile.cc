@@ -66,6 +66,7 @@ std::string ReadProcMaps() {
 }  // namespace
 
 TableSnapshot TakeHeapSnapshot() {
+  SweepLostSamples();  // samples glibc freed outside cpprof are no longer in use
   TableSnapshot s = TakeTableSnapshot(Table());
   Counters& c = GetCounters();
   s.extra.resize(kExtraValues);
@@ -198,6 +199,11 @@ std::string HeapProfileText(const TableSnapshot& now) {
            "# dropped: table full = %" PRIu64 ", region full = %" PRIu64 ", alignment > 4 KiB = %" PRIu64 "\n",
            c.dropped_table.load(), c.dropped_region.load(), c.dropped_align.load());
   out += line;
+  if (const uint64_t outside = c.freed_outside.load()) {
+    snprintf(line, sizeof(line), "# samples freed or resized outside cpprof (by glibc directly) = %" PRIu64 "\n",
+             outside);
+    out += line;
+  }
   // The memory map, as gperftools' heap profiles carry it: go tool pprof
   // then maps the addresses to their binaries and can symbolize a saved
   // text profile locally (Go's own debug=1 relies on the live endpoint).
@@ -392,6 +398,13 @@ std::string LeakText(const LeakScanResult& result, const StackProfile& profile, 
            result.scans, result.live_samples, Bytes(result.roots_bytes).c_str(), result.parked_threads,
            result.blocked_threads, result.unparkable_threads, result.pause_ms, result.scan_ms, min_age);
   out += line;
+  if (result.lost_samples > 0) {
+    snprintf(line, sizeof(line),
+             "# %" PRId64 " sampled objects freed outside cpprof since the last check were skipped (their "
+             "memory scanned as roots)\n",
+             result.lost_samples);
+    out += line;
+  }
   for (const std::string& c : profile.comments) out += "# " + c + "\n";
   out += "\n";
   std::vector<const StackSample*> order;

@@ -160,7 +160,7 @@ void* BootstrapAllocate(size_t size, bool zero) {
   SampleMeta fields{};
   fields.slot = -1;
   fields.size = size;
-  void* p = SampleRegion::Allocate(size, fields);
+  void* p = SampleRegion::Allocate(size, 0, fields);
   if (p == nullptr) return nullptr;
   if (zero) memset(p, 0, size);
   return p;
@@ -226,7 +226,7 @@ CPPROF_HOOK_SECTION void* SampledAllocate(size_t size, size_t align, bool zero) 
   fields.objects_fx = objects_fx;
   fields.space = space;
   fields.alloc_sec = CoarseMonotonicSeconds();
-  void* ptr = SampleRegion::Allocate(size, fields);
+  void* ptr = SampleRegion::Allocate(size, align, fields);
   if (ptr == nullptr) {
     // No room: take the weights back out of the stack and count them lost.
     if (slot >= 0) {
@@ -253,32 +253,60 @@ CPPROF_HOOK_SECTION void* SampledAllocate(size_t size, size_t align, bool zero) 
   return ptr;
 }
 
+namespace {
+
+// The weights a sample added when it was allocated, out of the in-use
+// values (its stack's, or the unstacked ones).
+void TakeOutInuse(const SampleMeta& m) {
+  if (m.objects_fx == 0 && m.space == 0) return;  // a bootstrap span: in nobody's statistics
+  const int64_t sz = static_cast<int64_t>(m.size);
+  const int64_t deltas[kValues] = {0, 0, -m.objects_fx, -m.space, 0, 0, -1, -sz};
+  StackTable* table = g_table.load(std::memory_order_acquire);
+  if (m.slot >= 0 && table != nullptr) {
+    table->AddToSlot(static_cast<size_t>(m.slot), deltas);
+  } else {
+    g_counters.unstacked[2].fetch_sub(m.objects_fx, std::memory_order_relaxed);
+    g_counters.unstacked[3].fetch_sub(m.space, std::memory_order_relaxed);
+  }
+}
+
+void TakeOutLost(const SampleMeta& m) {
+  TakeOutInuse(m);
+  g_counters.freed_outside.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+CPPROF_HOOK_SECTION RegionOwner ClassifyRegionPointer(void* p, SampleMeta** meta) {
+  SampleMeta lost;
+  const RegionOwner owner = SampleRegion::Classify(p, meta, &lost);
+  if (lost.pages != 0) TakeOutLost(lost);
+  return owner;
+}
+
 CPPROF_HOOK_SECTION void SampledFree(void* p) {
   ErrnoSaver errno_saver;
-  SampleMeta* meta = SampleRegion::Meta(p);
-  Counters& c = g_counters;
-  if (meta == nullptr) {
-    c.invalid_frees.fetch_add(1, std::memory_order_relaxed);
-    return;
+  SampleMeta* meta = nullptr;
+  switch (ClassifyRegionPointer(p, &meta)) {
+    case RegionOwner::kGlibc:
+      g_real.free(p);
+      return;
+    case RegionOwner::kNobody:
+      g_counters.invalid_frees.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case RegionOwner::kSample:
+      break;
   }
-  if (meta->objects_fx != 0 || meta->space != 0) {
-    const int64_t sz = static_cast<int64_t>(meta->size);
-    const int64_t deltas[kValues] = {0, 0, -meta->objects_fx, -meta->space, 0, 0, -1, -sz};
-    StackTable* table = g_table.load(std::memory_order_acquire);
-    if (meta->slot >= 0 && table != nullptr) {
-      table->AddToSlot(static_cast<size_t>(meta->slot), deltas);
-    } else {
-      c.unstacked[2].fetch_sub(meta->objects_fx, std::memory_order_relaxed);
-      c.unstacked[3].fetch_sub(meta->space, std::memory_order_relaxed);
-    }
-    c.sampled_frees.fetch_add(1, std::memory_order_relaxed);
-  }
+  TakeOutInuse(*meta);
+  if (meta->objects_fx != 0 || meta->space != 0) g_counters.sampled_frees.fetch_add(1, std::memory_order_relaxed);
   // A recycled span must not keep the old object's pointers: a leak scan
   // would take them for live references. (Spans of 16 pages and more go
   // back to the kernel in Release.)
   if (meta->size < 16 * SampleRegion::kPageSize) memset(p, 0, meta->size);
   SampleRegion::Release(p, meta);
 }
+
+size_t SweepLostSamples() { return SampleRegion::SweepLost(TakeOutLost); }
 
 int32_t SizeClass(uint64_t size) {
   if (size <= 256) return static_cast<int32_t>((size + 15) / 16 * 16);

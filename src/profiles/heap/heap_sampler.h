@@ -34,6 +34,7 @@
 #include <cstdint>
 
 #include "base/config.h"
+#include "profiles/heap/sample_region.h"
 
 namespace cpprof {
 namespace internal {
@@ -93,8 +94,19 @@ CPPROF_SIGNAL_SAFE inline bool ShouldSample(size_t size) {
 // clears it. Returns nullptr when the allocation is not sampled or cannot be
 // (caller then uses g_real).
 void* SampledAllocate(size_t size, size_t align, bool zero);
-// Hook context. Frees a pointer inside the region (SampleRegion::Contains).
+// Hook context. Frees a pointer inside the region (SampleRegion::Contains):
+// a sampled object, or glibc's (see sample_region.h: a sample glibc took
+// over, or a chunk of its own in the hole of one), which goes to glibc.
 void SampledFree(void* p);
+// Hook context. What a pointer inside the region is; a sample found taken
+// over by glibc on the way has its weights taken out of the profile.
+RegionOwner ClassifyRegionPointer(void* p, SampleMeta** meta);
+
+// Request time. Finds the samples glibc freed or moved outside cpprof
+// (SampleRegion::SweepLost) and takes their weights out of the profile.
+// Called before a profile or a leak scan reads the samples, and by the
+// growth monitor. Returns how many were found.
+size_t SweepLostSamples();
 
 // Request-time API ------------------------------------------------------
 // Mode in effect (resolves kNotInterposed / kUnavailable lazily).
@@ -116,6 +128,7 @@ struct Counters {
   std::atomic<uint64_t> dropped_align{0};    // sampled, but alignment > page (kept unsampled)
   std::atomic<uint64_t> dropped_table{0};    // recorded without a stack (table full)
   std::atomic<uint64_t> invalid_frees{0};    // region pointers that were not a live sample
+  std::atomic<uint64_t> freed_outside{0};    // samples glibc freed or resized outside cpprof
   std::atomic<uint64_t> slow_path_ns{0};     // time inside SampledAllocate for sampled objects
   // Weights of samples without a stack (table full), values 0..3 as the
   // table's, and of samples lost entirely (region full or alignment, alloc only).

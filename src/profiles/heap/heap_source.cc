@@ -277,6 +277,10 @@ void RegisterHeapStats() {
   RegisterStatProvider("heap_invalid_frees_total",
                        "Frees of sample-region addresses that were not a live sampled object (a double free).",
                        [] { return static_cast<double>(heap::GetCounters().invalid_frees.load()); });
+  RegisterStatProvider("heap_samples_freed_outside_total",
+                       "Sampled objects freed or resized by glibc directly, bypassing cpprof's free (a library "
+                       "opened with RTLD_DEEPBIND, a call to __libc_free); taken out of the in-use values.",
+                       [] { return static_cast<double>(heap::GetCounters().freed_outside.load()); });
 }
 
 }  // namespace

@@ -55,6 +55,7 @@ struct ScanHeader {
   int64_t mmapped_chunks;       // of them, glibc's mmapped chunks
   int64_t unsampled_leaked;     // in-use unsampled chunks nothing reaches
   int64_t unsampled_leaked_bytes;
+  int64_t lost_samples;         // live in the metadata, but glibc's since (unmapped or rewritten)
 };
 
 // What the child needs, filled by the parent before the clone (the child
@@ -262,9 +263,9 @@ struct Marker {
     if (page >= in->frontier || head[page] == 0) return;
     const size_t h = head[page] - 1;
     const SampleMeta& m = in->meta[h];
-    const uintptr_t start = in->region_base + h * SampleRegion::kPageSize;
+    const uintptr_t object = in->region_base + h * SampleRegion::kPageSize + m.offset;
     if (!m.IsLive()) return;
-    if (w >= start + (m.size == 0 ? 1 : m.size)) return;  // past the object's end
+    if (w >= object + (m.size == 0 ? 1 : m.size)) return;  // past the object's end
     if (marked[h]) return;
     marked[h] = 1;
     work[nwork++] = static_cast<uint32_t>(h);
@@ -280,8 +281,8 @@ struct Marker {
       if (nwork > 0) {
         const size_t h = work[--nwork];
         const SampleMeta& m = in->meta[h];
-        const uintptr_t start = in->region_base + h * SampleRegion::kPageSize;
-        ScanRange(start, start + m.size);
+        const uintptr_t object = in->region_base + h * SampleRegion::kPageSize + m.offset;
+        ScanRange(object, object + m.size);
       } else {
         const size_t c = heap.work[--heap.nwork];
         ScanRange(heap.start[c] + 16, heap.start[c] + uint64_t{heap.size16[c]} * 16);
@@ -309,7 +310,6 @@ struct Marker {
     const SampleMeta& m = in.meta[i];
     const size_t pages = m.pages == 0 ? 1 : m.pages;
     for (size_t k = 0; k < pages && i + k < frontier; ++k) mk.head[i + k] = static_cast<uint32_t>(i + 1);
-    if (m.IsLive() && (m.objects_fx != 0 || m.space != 0)) ++live;
     i += pages;
   }
   // The memory map, read raw.
@@ -324,6 +324,67 @@ struct Marker {
     if (len >= maps_cap - 1) break;
   }
   syscall(SYS_close, fd);
+  // Readable memory, adjacent mappings merged (the maps are sorted).
+  size_t nlines = 1;
+  for (size_t k = 0; k < len; ++k) nlines += maps[k] == '\n';
+  uintptr_t* rlo = static_cast<uintptr_t*>(ChildMap(nlines * sizeof(uintptr_t)));
+  uintptr_t* rhi = static_cast<uintptr_t*>(ChildMap(nlines * sizeof(uintptr_t)));
+  if (rlo == nullptr || rhi == nullptr) ChildExit(3);
+  size_t nr = 0;
+  for (const char* line = maps; line < maps + len;) {
+    const char* eol = line;
+    while (eol < maps + len && *eol != '\n') ++eol;
+    const char* q = line;
+    const uintptr_t lo = ParseHex(q, eol);
+    if (q < eol && *q == '-') ++q;
+    const uintptr_t hi = ParseHex(q, eol);
+    line = eol < maps + len ? eol + 1 : maps + len;
+    if (q + 1 >= eol || q[1] != 'r' || hi <= lo) continue;
+    if (nr > 0 && rhi[nr - 1] == lo) {
+      rhi[nr - 1] = hi;
+    } else {
+      rlo[nr] = lo;
+      rhi[nr] = hi;
+      ++nr;
+    }
+  }
+  // The merged range holding addr, or nr.
+  auto range_of = [&](uintptr_t addr) {
+    size_t lo = 0, hi = nr;
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (rhi[mid] <= addr) lo = mid + 1; else hi = mid;
+    }
+    return lo < nr && rlo[lo] <= addr ? lo : nr;
+  };
+  // Samples glibc took over (sample_region.h): lost already, or unmapped
+  // since, or with a header glibc rewrote. They are no samples: marked (2)
+  // so nothing counts or reports them, and their memory, glibc's or
+  // another mapping's now, is scanned as a root below.
+  int64_t lost = 0;
+  for (size_t i = 0; i < frontier;) {
+    const SampleMeta& m = in.meta[i];
+    const size_t pages = m.pages == 0 ? 1 : m.pages;
+    const uintptr_t start = in.region_base + i * SampleRegion::kPageSize;
+    if (m.IsLive()) {
+      const size_t r = range_of(start);
+      bool intact = r < nr && rhi[r] >= start + pages * SampleRegion::kPageSize;
+      if (intact) {
+        uint64_t want[2];
+        SampleRegion::HeaderFor(m, want);
+        intact = memcmp(reinterpret_cast<const void*>(start + m.offset - 16), want, sizeof(want)) == 0;
+      }
+      if (!intact) {
+        mk.marked[i] = 2;
+        ++lost;
+      } else if (m.objects_fx != 0 || m.space != 0) {
+        ++live;
+      }
+    } else if (m.IsLost()) {
+      mk.marked[i] = 2;
+    }
+    i += pages;
+  }
   // Our own buffers and metadata are no roots.
   const uintptr_t skip_lo[] = {in.region_base, in.meta_base, reinterpret_cast<uintptr_t>(mk.head),
                                reinterpret_cast<uintptr_t>(mk.marked), reinterpret_cast<uintptr_t>(mk.work),
@@ -505,10 +566,33 @@ struct Marker {
     mk.ScanRange(from, hi);
     mk.Drain();
   }
+  // What glibc holds in lost spans is a root like the rest of its memory.
+  for (size_t i = 0; i < frontier;) {
+    const SampleMeta& m = in.meta[i];
+    const size_t pages = m.pages == 0 ? 1 : m.pages;
+    if (mk.marked[i] == 2) {
+      const uintptr_t start = in.region_base + i * SampleRegion::kPageSize;
+      const uintptr_t end = start + pages * SampleRegion::kPageSize;
+      for (uintptr_t a = start; a < end;) {
+        const size_t r = range_of(a);
+        if (r == nr) {
+          a += SampleRegion::kPageSize;
+          continue;
+        }
+        const uintptr_t to = rhi[r] < end ? rhi[r] : end;
+        roots_bytes += static_cast<int64_t>(to - a);
+        mk.ScanRange(a, to);
+        mk.Drain();
+        a = to;
+      }
+    }
+    i += pages;
+  }
   // Report the unmarked, old enough.
   ScanHeader header{};
   header.magic = kMagic;
   header.live_samples = live;
+  header.lost_samples = lost;
   header.roots_bytes = roots_bytes;
   header.heap_walked = mk.heap.nheaps;
   header.main_walked = mk.heap.main_walked ? 1 : 0;
@@ -576,6 +660,9 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
       running.push_back(tid);
     }
   }
+  // Samples glibc freed outside cpprof leave the profile first (and their
+  // holes are mapped again, so the child finds fewer to skip).
+  SweepLostSamples();
   const uintptr_t tcache_key = TcacheKey();
   // glibc's own count of its mmapped chunks, before any thread is parked
   // (mallinfo2 takes every arena's lock).
@@ -615,8 +702,10 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   in.min_age = options.min_age_seconds;
   in.out_fd = fds[1];
   in.tcache_key = tcache_key;
-  in.mmapped_count = static_cast<int64_t>(mi.hblks);
-  in.mmapped_bytes = static_cast<int64_t>(mi.hblkhd);
+  // glibc counted each sample it unmapped as one of its mmapped chunks
+  // going; it never counted them coming.
+  in.mmapped_count = static_cast<int64_t>(mi.hblks) + static_cast<int64_t>(SampleRegion::outside_unmapped());
+  in.mmapped_bytes = static_cast<int64_t>(mi.hblkhd) + static_cast<int64_t>(SampleRegion::outside_unmapped_bytes());
   // No span half allocated or freed in the copy. A parked thread may hold
   // the lock: then give up on this snapshot rather than wait for it.
   if (!SampleRegion::LockForSnapshot(50)) {
@@ -681,6 +770,7 @@ Status ScanOnce(const LeakScanOptions& options, int signo, std::vector<LeakedObj
   leaked->resize(static_cast<size_t>(h.leaked));
   if (h.leaked > 0) memcpy(leaked->data(), data.data() + sizeof(h), leaked->size() * sizeof(LeakedObject));
   r->live_samples = h.live_samples;
+  r->lost_samples = h.lost_samples;
   r->roots_bytes = h.roots_bytes;
   r->heaps_walked = static_cast<int>(h.heap_walked);
   r->main_heap_walked = h.main_walked != 0;

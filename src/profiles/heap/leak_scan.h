@@ -57,6 +57,7 @@ struct LeakScanResult {
   std::vector<LeakedObject> leaked;  // unreachable in every scan, old enough
   int scans = 0;
   int64_t live_samples = 0;          // sampled objects alive at the last scan
+  int64_t lost_samples = 0;          // of the region's, taken over by glibc since the last sweep (skipped)
   int64_t roots_bytes = 0;           // memory scanned as roots in the last scan
   int parked_threads = 0;            // running threads parked (last scan)
   int blocked_threads = 0;           // threads left alone in a system call (last scan)

@@ -10,7 +10,8 @@
 //   - on the allocation side, subtract the size from a thread-local counter
 //     and branch (ShouldSample); only a sampled allocation goes further,
 //   - on the free side, compare the pointer with the sample region; any
-//     other pointer goes to the real free untouched, with no lock or lookup.
+//     other pointer goes to the real free untouched, with no lock or lookup
+//     (in the region, a pointer glibc took over goes to glibc too).
 // No locks, no allocation, initial-exec TLS only; errno is preserved by the
 // sampled paths (glibc's own functions set it as they always do).
 //
@@ -73,7 +74,15 @@ size_t RealUsableSize(void* p) {
   return 0;  // only before the first allocation through cpprof; nothing to measure then
 }
 
-__attribute__((section("cpprof_alloc_hooks"), noinline)) void* ReallocSampled(void* p, size_t size) {
+__attribute__((section("cpprof_alloc_hooks"), noinline)) void* ReallocInRegion(void* p, size_t size) {
+  cpprof::internal::SampleMeta* meta = nullptr;
+  if (heap::ClassifyRegionPointer(p, &meta) == cpprof::internal::RegionOwner::kGlibc) {
+    return heap::g_real.realloc(p, size);  // glibc's chunk now (see sample_region.h)
+  }
+  if (size == 0) {
+    heap::SampledFree(p);
+    return nullptr;
+  }
   // p is a sampled object: move it out of the region (the new block may be
   // sampled again, with a new weight and the caller's stack).
   void* q = heap::ShouldSample(size) ? heap::SampledAllocate(size, 0, false) : nullptr;
@@ -166,13 +175,7 @@ CPPROF_ALLOC_HOOK void* calloc(size_t n, size_t size) {
 
 CPPROF_ALLOC_HOOK void* realloc(void* p, size_t size) {
   if (p == nullptr) return Allocate(size);
-  if (__builtin_expect(SampleRegion::Contains(p), 0)) {
-    if (size == 0) {
-      heap::SampledFree(p);
-      return nullptr;
-    }
-    return ReallocSampled(p, size);
-  }
+  if (__builtin_expect(SampleRegion::Contains(p), 0)) return ReallocInRegion(p, size);
   if (size != 0 && heap::ShouldSample(size)) return ReallocIntoSample(p, size);
   return heap::g_real.realloc(p, size);
 }
@@ -225,7 +228,17 @@ CPPROF_ALLOC_HOOK void* pvalloc(size_t size) {
 
 CPPROF_ALLOC_HOOK size_t malloc_usable_size(void* p) {
   if (p == nullptr) return 0;
-  if (SampleRegion::Contains(p)) return SampleRegion::UsableSize(p);
+  if (SampleRegion::Contains(p)) {
+    cpprof::internal::SampleMeta* meta = nullptr;
+    switch (heap::ClassifyRegionPointer(p, &meta)) {
+      case cpprof::internal::RegionOwner::kSample:
+        return SampleRegion::UsableSize(p);
+      case cpprof::internal::RegionOwner::kGlibc:
+        return RealUsableSize(p);
+      case cpprof::internal::RegionOwner::kNobody:
+        return 0;
+    }
+  }
   return RealUsableSize(p);
 }
 

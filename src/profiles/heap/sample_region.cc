@@ -13,10 +13,19 @@
 #include "base/clock.h"
 #include "profiles/heap/sample_region.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+
+#include "base/errno_saver.h"
+#include "base/safe_load.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
 
 namespace cpprof {
 namespace internal {
@@ -81,6 +90,9 @@ std::atomic<size_t> SampleRegion::frontier_{0};
 std::atomic<size_t> SampleRegion::live_bytes_{0};
 std::atomic<size_t> SampleRegion::committed_bytes_{0};
 std::atomic<size_t> SampleRegion::live_spans_{0};
+std::atomic<uint64_t> SampleRegion::lost_spans_{0};
+std::atomic<uint64_t> SampleRegion::outside_unmapped_{0};
+std::atomic<uint64_t> SampleRegion::outside_unmapped_bytes_{0};
 
 bool SampleRegion::Init() {
   if (g_init_done.load(std::memory_order_acquire)) return !g_init_failed.load(std::memory_order_relaxed);
@@ -108,12 +120,16 @@ bool SampleRegion::Init() {
   return !g_init_failed.load(std::memory_order_relaxed);
 }
 
-void* SampleRegion::Allocate(size_t size, const SampleMeta& fields) {
-  if (len_.load(std::memory_order_relaxed) == 0) return nullptr;
+void* SampleRegion::Allocate(size_t size, size_t align, const SampleMeta& fields) {
+  if (len_.load(std::memory_order_relaxed) == 0 || size > kRegionBytes || align > kPageSize) return nullptr;
+  // The header takes 16 bytes before the object; an alignment (rounded up to
+  // a power of two, as memalign does) above that moves the object to it.
+  size_t offset = 16;
+  while (offset < align) offset <<= 1;
   // One byte more than the object: its one-past-the-end pointer (a stdio
   // buffer's end, a vector's end()) then stays inside its own span instead
   // of naming the next span's object to a leak scan.
-  size_t pages = size / kPageSize + 1;
+  size_t pages = (offset + size) / kPageSize + 1;
   if (pages > kMaxPages / 4) return nullptr;  // no single sample may take a quarter of the range
   size_t index = 0;
   bool found = false;
@@ -178,20 +194,89 @@ void* SampleRegion::Allocate(size_t size, const SampleMeta& fields) {
   m.alloc_sec = fields.alloc_sec;
   m.pages = static_cast<uint32_t>(pages);
   m.next_free = 0;
+  m.offset = static_cast<uint16_t>(offset);
+  char* object = reinterpret_cast<char*>(base_.load(std::memory_order_relaxed) + index * kPageSize + offset);
+  uint64_t header[2];
+  HeaderFor(m, header);
+  memcpy(object - 16, header, sizeof(header));
   m.flags = kMetaLive;
   Unlock();
   live_bytes_.fetch_add(pages * kPageSize, std::memory_order_relaxed);
   live_spans_.fetch_add(1, std::memory_order_relaxed);
-  return reinterpret_cast<void*>(base_.load(std::memory_order_relaxed) + index * kPageSize);
+  return object;
 }
 
 SampleMeta* SampleRegion::Meta(const void* p) {
   uintptr_t off = reinterpret_cast<uintptr_t>(p) - base_.load(std::memory_order_relaxed);
-  if (off >= len_.load(std::memory_order_relaxed) || off % kPageSize != 0) return nullptr;
-  size_t index = off / kPageSize;
+  if (off >= len_.load(std::memory_order_relaxed) || off < 16 || off % 16 != 0) return nullptr;
+  size_t index = (off - 16) / kPageSize;  // the header's page: the span's first
   if (index >= frontier_.load(std::memory_order_acquire)) return nullptr;
   SampleMeta* m = &g_meta[index];
-  return (m->flags & kMetaLive) != 0 ? m : nullptr;
+  if ((m->flags & kMetaLive) == 0 || index * kPageSize + m->offset != off) return nullptr;
+  return m;
+}
+
+namespace {
+
+// Whether the glibc-form header of the object described by m (whose span
+// starts at `span`) is the one cpprof wrote. The header may lie in a page
+// glibc unmapped, so it is probed first unless it shares the object's page
+// (which the caller holds a pointer into).
+bool HeaderIntact(uintptr_t span, const SampleMeta& m, bool object_page_mapped) {
+  const uintptr_t at = span + m.offset - 16;
+  if (!(object_page_mapped && m.offset < SampleRegion::kPageSize) && !ProbeReadable(at, 16)) return false;
+  uint64_t want[2], have[2];
+  SampleRegion::HeaderFor(m, want);
+  memcpy(have, reinterpret_cast<const void*>(at), sizeof(have));
+  return have[0] == want[0] && have[1] == want[1];
+}
+
+}  // namespace
+
+RegionOwner SampleRegion::Classify(const void* p, SampleMeta** meta, SampleMeta* lost) {
+  lost->pages = 0;
+  const uintptr_t base = base_.load(std::memory_order_relaxed);
+  const uintptr_t off = reinterpret_cast<uintptr_t>(p) - base;
+  if (SampleMeta* m = Meta(p)) {
+    const size_t index = (off - 16) / kPageSize;
+    if (HeaderIntact(base + index * kPageSize, *m, /*object_page_mapped=*/true)) {
+      *meta = m;
+      return RegionOwner::kSample;
+    }
+    // glibc resized it in place (and so rewrote the header), or unmapped it
+    // and a chunk of its own now starts at the same address.
+    MarkLost(index, lost);
+    return RegionOwner::kGlibc;
+  }
+  size_t index = off / kPageSize;
+  if (index >= frontier_.load(std::memory_order_acquire)) return RegionOwner::kNobody;
+  // The span holding p: heads record their length, other pages 0.
+  while (index > 0 && g_meta[index].pages == 0) --index;
+  const SampleMeta& head = g_meta[index];
+  if ((head.flags & SampleMeta::kLost) != 0) return RegionOwner::kGlibc;
+  if ((head.flags & kMetaLive) == 0) return RegionOwner::kNobody;  // a free span: a stale pointer
+  // Inside a live span but not its object's start: an interior pointer, or
+  // a chunk glibc mapped where it unmapped the span (then the header is gone).
+  if (HeaderIntact(base + index * kPageSize, head, /*object_page_mapped=*/false)) return RegionOwner::kNobody;
+  MarkLost(index, lost);
+  return RegionOwner::kGlibc;
+}
+
+void SampleRegion::MarkLost(size_t index, SampleMeta* lost) {
+  Lock();
+  SampleMeta& m = g_meta[index];
+  const bool was_live = (m.flags & kMetaLive) != 0;
+  if (was_live) {
+    *lost = m;
+    m.flags = SampleMeta::kLost;
+    m.slot = -1;
+  }
+  Unlock();
+  if (was_live) {
+    live_bytes_.fetch_sub(m.pages * kPageSize, std::memory_order_relaxed);
+    live_spans_.fetch_sub(1, std::memory_order_relaxed);
+    lost_spans_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 const SampleMeta& SampleRegion::MetaAt(size_t i) { return g_meta[i]; }
@@ -220,13 +305,17 @@ uintptr_t SampleRegion::meta_base() { return reinterpret_cast<uintptr_t>(g_meta)
 
 size_t SampleRegion::UsableSize(const void* p) {
   SampleMeta* m = Meta(p);
-  return m == nullptr ? 0 : m->pages * kPageSize;
+  return m == nullptr ? 0 : m->pages * kPageSize - m->offset;
 }
 
 void SampleRegion::Release(void* p, SampleMeta* meta) {
-  size_t index = (reinterpret_cast<uintptr_t>(p) - base_.load(std::memory_order_relaxed)) / kPageSize;
+  const size_t index = (reinterpret_cast<uintptr_t>(p) - 16 - base_.load(std::memory_order_relaxed)) / kPageSize;
+  char* span = reinterpret_cast<char*>(base_.load(std::memory_order_relaxed) + index * kPageSize);
   const size_t pages = meta->pages;
-  if (pages >= kReturnToKernelPages) madvise(p, pages * kPageSize, MADV_DONTNEED);
+  // A stale pointer that reaches glibc's free must not look like a chunk it
+  // would unmap: size 0 makes glibc report it instead.
+  memset(static_cast<char*>(p) - 16, 0, 16);
+  if (pages >= kReturnToKernelPages) madvise(span, pages * kPageSize, MADV_DONTNEED);
   Lock();
   meta->flags = 0;
   meta->slot = -1;
@@ -234,6 +323,116 @@ void SampleRegion::Release(void* p, SampleMeta* meta) {
   Unlock();
   live_bytes_.fetch_sub(pages * kPageSize, std::memory_order_relaxed);
   live_spans_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+constexpr size_t kMaxHoleRuns = 256;  // per sweep; more wait for the next one
+constexpr int kMaxProbes = 4096;
+
+struct HoleRuns {
+  size_t lo[kMaxHoleRuns];  // page indexes, [lo, hi), ascending
+  size_t hi[kMaxHoleRuns];
+  size_t n = 0;
+  int probes = 0;
+};
+
+// msync(MS_ASYNC) does nothing but fail with ENOMEM when part of the range
+// is not mapped: a probe without side effects on whatever is mapped there.
+bool AllMapped(uintptr_t addr, size_t bytes) { return msync(reinterpret_cast<void*>(addr), bytes, MS_ASYNC) == 0; }
+
+void FindHoles(uintptr_t base, size_t lo, size_t n, HoleRuns* runs) {
+  if (n == 0 || runs->n == kMaxHoleRuns || runs->probes >= kMaxProbes) return;
+  ++runs->probes;
+  if (AllMapped(base + lo * SampleRegion::kPageSize, n * SampleRegion::kPageSize)) return;
+  if (n == 1) {
+    if (runs->n > 0 && runs->hi[runs->n - 1] == lo) {
+      runs->hi[runs->n - 1] = lo + 1;
+    } else {
+      runs->lo[runs->n] = lo;
+      runs->hi[runs->n] = lo + 1;
+      ++runs->n;
+    }
+    return;
+  }
+  FindHoles(base, lo, n / 2, runs);
+  FindHoles(base, lo + n / 2, n - n / 2, runs);
+}
+
+// Maps [lo, hi) pages again where nothing else took the address range.
+bool Plug(uintptr_t base, size_t lo, size_t hi) {
+  void* want = reinterpret_cast<void*>(base + lo * SampleRegion::kPageSize);
+  const size_t bytes = (hi - lo) * SampleRegion::kPageSize;
+  void* got = mmap(want, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (got == want) return true;
+  if (got != MAP_FAILED) munmap(got, bytes);  // a kernel without MAP_FIXED_NOREPLACE took it as a hint
+  return false;
+}
+
+}  // namespace
+
+size_t SampleRegion::SweepLost(void (*on_lost)(const SampleMeta&)) {
+  const uintptr_t base = base_.load(std::memory_order_relaxed);
+  const size_t frontier = frontier_.load(std::memory_order_acquire);
+  if (base == 0 || frontier == 0) return 0;
+  ErrnoSaver errno_saver;
+  if (AllMapped(base, frontier * kPageSize)) return 0;
+  static HoleRuns runs;  // request time, serialised by the lock below
+  SampleMeta lost[kMaxHoleRuns];
+  size_t nlost = 0;
+  Lock();
+  runs.n = 0;
+  runs.probes = 0;
+  FindHoles(base, 0, frontier, &runs);
+  size_t r = 0;
+  for (size_t i = 0; i < frontier && r < runs.n;) {
+    SampleMeta& m = g_meta[i];
+    const size_t pages = m.pages == 0 ? 1 : m.pages;
+    const size_t end = i + pages;
+    while (r < runs.n && runs.hi[r] <= i) ++r;
+    if (r == runs.n || runs.lo[r] >= end) {
+      i = end;
+      continue;
+    }
+    // Holes in [i, end): glibc unmapped (part of) this span.
+    const bool live = (m.flags & kMetaLive) != 0;
+    if (live && nlost == kMaxHoleRuns) break;  // the rest next time
+    size_t hole_pages = 0;
+    bool plugged = true;
+    for (size_t k = r; k < runs.n && runs.lo[k] < end; ++k) {
+      const size_t lo = runs.lo[k] > i ? runs.lo[k] : i;
+      const size_t hi = runs.hi[k] < end ? runs.hi[k] : end;
+      hole_pages += hi - lo;
+      plugged = Plug(base, lo, hi) && plugged;
+    }
+    if (live) {
+      lost[nlost++] = m;
+      m.flags = SampleMeta::kLost;
+      m.slot = -1;
+      live_bytes_.fetch_sub(pages * kPageSize, std::memory_order_relaxed);
+      live_spans_.fetch_sub(1, std::memory_order_relaxed);
+      lost_spans_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if ((m.flags & SampleMeta::kLost) != 0 && hole_pages == pages) {
+      // Unmapped whole: glibc freed or moved it as one of its mmapped chunks.
+      if ((m.flags & SampleMeta::kCounted) == 0) {
+        outside_unmapped_.fetch_add(1, std::memory_order_relaxed);
+        outside_unmapped_bytes_.fetch_add(pages * kPageSize, std::memory_order_relaxed);
+      }
+      if (plugged) {
+        m.flags = 0;  // ours again, fresh zero pages
+        m.slot = -1;
+        PushFreeLocked(i);
+      } else {
+        m.flags |= SampleMeta::kCounted;
+      }
+    }
+    i = end;
+  }
+  Unlock();
+  for (size_t k = 0; k < nlost; ++k) on_lost(lost[k]);
+  return nlost;
 }
 
 }  // namespace internal

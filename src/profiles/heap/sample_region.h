@@ -11,10 +11,23 @@
 // the range, and holds no pointer to the object: a leak scan of the heap
 // never mistakes our bookkeeping for a reference.
 //
-// Hook context: Allocate/Release/Meta run inside malloc/free of any thread
-// (re-entry is prevented by the caller's per-thread guard). They use only
-// mmap/mprotect/madvise, atomics and a spin lock held for a few list
-// operations; they never allocate. Fork: the lock is taken around fork()
+// glibc can free them too. An object sits `offset` bytes into its span
+// (16, or its alignment up to a page) behind a 16-byte header in the form of
+// one of glibc's mmapped chunks (prev_size = offset - 16, size = span bytes
+// - prev_size, IS_MMAPPED). A free, realloc or malloc_usable_size that
+// bypasses cpprof (a library opened with RTLD_DEEPBIND binds glibc's; code
+// that calls __libc_free) then treats the object as glibc's own mmapped
+// chunk: free munmaps the span, realloc mremaps it, instead of aborting.
+// Such a span is lost to cpprof: Classify() tells a pointer in it apart on
+// the free path (header changed: glibc's now), and SweepLost() finds the
+// holes glibc left (one madvise probe of the whole range when there are
+// none), plugs them and returns the spans to the free lists.
+//
+// Hook context: Allocate/Release/Meta/Classify run inside malloc/free of any
+// thread (re-entry is prevented by the caller's per-thread guard). They use
+// only mmap/mprotect/madvise (and, in Classify, a one-syscall readability
+// probe), atomics and a spin lock held for a few list operations; they
+// never allocate. Fork: the lock is taken around fork()
 // (pthread_atfork), so the child's copy is consistent and unlocked.
 
 #ifndef CPPROF_SRC_PROFILES_HEAP_SAMPLE_REGION_H_
@@ -34,16 +47,27 @@ struct SampleMeta {
   uint32_t pages;        // span length; 0 = page not the head of a live span
   uint32_t next_free;    // free-list link (page index + 1), 0 = end
   int32_t slot;          // stack-table slot of its allocation stack, -1 = none (dropped)
-  uint32_t flags;        // kLive
+  uint16_t flags;        // kLive, kIgnored, kLost, kCounted
+  uint16_t offset;       // the object's offset in the span (kept after it is freed)
   uint64_t size;         // requested bytes
   int64_t objects_fx;    // weight in objects, fixed point (kObjectScale)
   int64_t space;         // weight in bytes (size / p, rounded)
   int64_t alloc_sec;     // CLOCK_MONOTONIC_COARSE seconds at allocation
 
-  static constexpr uint32_t kLive = 2;     // flags: the span holds an object
-  static constexpr uint32_t kIgnored = 4;  // flags: never reported as a leak
+  static constexpr uint16_t kLive = 2;     // flags: the span holds an object
+  static constexpr uint16_t kIgnored = 4;  // flags: never reported as a leak
+  static constexpr uint16_t kLost = 8;     // flags: glibc took it over (freed or resized outside cpprof)
+  static constexpr uint16_t kCounted = 16; // flags (with kLost): its unmapping is counted in outside_*
   bool IsLive() const { return (flags & kLive) != 0; }
   bool IsIgnored() const { return (flags & kIgnored) != 0; }
+  bool IsLost() const { return (flags & kLost) != 0; }
+};
+
+// Who a pointer inside the region belongs to.
+enum class RegionOwner {
+  kSample,   // a live sampled object of cpprof's
+  kGlibc,    // glibc's: a sample freed or resized in place outside cpprof, or a chunk mapped into its hole
+  kNobody,   // a freed sample's stale pointer, or an interior one: not a heap pointer
 };
 
 class SampleRegion {
@@ -62,21 +86,45 @@ class SampleRegion {
            len_.load(std::memory_order_relaxed);
   }
 
-  // A page-aligned span for `size` bytes (alignment up to kPageSize is
-  // implied), its metadata set from `meta` (all but pages, next_free and
-  // flags) under the region's lock, so a snapshot never sees a live span
-  // half described. Returns nullptr when the range is exhausted. The memory
-  // is not zeroed when a span is reused.
-  static void* Allocate(size_t size, const SampleMeta& meta);
-  // Metadata of the span starting at p, or nullptr if p is not the start of
-  // a live span (an interior or stale pointer).
+  // An object of `size` bytes aligned to `align` (0 or up to kPageSize) in
+  // a span of its own, behind its glibc-form header, its metadata set from
+  // `meta` (all but pages, next_free, flags and offset) under the region's
+  // lock, so a snapshot never sees a live span half described. Returns
+  // nullptr when the range is exhausted. The memory is not zeroed when a
+  // span is reused.
+  static void* Allocate(size_t size, size_t align, const SampleMeta& meta);
+  // Metadata of the live sampled object at p, or nullptr if p is not one
+  // (an interior or stale pointer). Does not look at the header.
   static SampleMeta* Meta(const void* p);
+  // Hook context, for p inside the region (Contains). kSample sets *meta.
+  // A live sample whose header glibc rewrote is glibc's now: it is marked
+  // lost and its metadata copied to *lost (lost->pages != 0) for the caller
+  // to take its weights out; otherwise lost->pages is 0.
+  static RegionOwner Classify(const void* p, SampleMeta** meta, SampleMeta* lost);
   // Bytes usable from p to the end of its span (malloc_usable_size), 0 for
-  // a pointer that is not a live span start.
+  // a pointer that is not a live sampled object.
   static size_t UsableSize(const void* p);
   // Returns the span to the free lists; large spans give their memory back
   // to the kernel. `meta` is Meta(p), already read by the caller.
   static void Release(void* p, SampleMeta* meta);
+  // Request time. Finds the spans glibc unmapped (freed or moved outside
+  // cpprof): each live one is marked lost and passed to on_lost (to take
+  // its weights out), the holes are mapped again where nothing else took
+  // them, and a span whole again goes back to the free lists. One madvise
+  // call when there are no holes. Returns the spans found.
+  static size_t SweepLost(void (*on_lost)(const SampleMeta&));
+  // Samples glibc took over, and of them the spans it unmapped whole: glibc
+  // counted each as one of its mmapped chunks going (mallinfo2's hblks and
+  // hblkhd are that much below what it maps).
+  static uint64_t lost_spans() { return lost_spans_.load(std::memory_order_relaxed); }
+  static uint64_t outside_unmapped() { return outside_unmapped_.load(std::memory_order_relaxed); }
+  static uint64_t outside_unmapped_bytes() { return outside_unmapped_bytes_.load(std::memory_order_relaxed); }
+  // The header glibc reads before the object at p (prev_size, size).
+  static constexpr uint64_t kIsMmapped = 2;
+  static void HeaderFor(const SampleMeta& m, uint64_t out[2]) {
+    out[0] = m.offset - 16u;
+    out[1] = (uint64_t{m.pages} * kPageSize - (m.offset - 16u)) | kIsMmapped;
+  }
 
   // Bytes of spans now holding objects, bytes committed (touched at most),
   // live spans.
@@ -102,12 +150,18 @@ class SampleRegion {
   static size_t meta_bytes() { return kMaxPages * sizeof(SampleMeta); }
 
  private:
+  // Live span at page index -> lost; its metadata copied to *lost first.
+  static void MarkLost(size_t index, SampleMeta* lost);
+
   static std::atomic<uintptr_t> base_;
   static std::atomic<size_t> len_;
   static std::atomic<size_t> frontier_;
   static std::atomic<size_t> live_bytes_;
   static std::atomic<size_t> committed_bytes_;
   static std::atomic<size_t> live_spans_;
+  static std::atomic<uint64_t> lost_spans_;
+  static std::atomic<uint64_t> outside_unmapped_;
+  static std::atomic<uint64_t> outside_unmapped_bytes_;
 };
 
 }  // namespace internal
