@@ -306,7 +306,7 @@ CPPROF_HOOK_SECTION void SampledFree(void* p) {
   SampleRegion::Release(p, meta);
 }
 
-size_t SweepLostSamples() { return SampleRegion::SweepLost(TakeOutLost); }
+size_t SweepLostSamples(bool headers) { return SampleRegion::SweepLost(TakeOutLost, headers); }
 
 int32_t SizeClass(uint64_t size) {
   if (size <= 256) return static_cast<int32_t>((size + 15) / 16 * 16);

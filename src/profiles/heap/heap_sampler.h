@@ -104,9 +104,10 @@ RegionOwner ClassifyRegionPointer(void* p, SampleMeta** meta);
 
 // Request time. Finds the samples glibc freed or moved outside cpprof
 // (SampleRegion::SweepLost) and takes their weights out of the profile.
-// Called before a profile or a leak scan reads the samples, and by the
-// growth monitor. Returns how many were found.
-size_t SweepLostSamples();
+// Called before a profile or a leak scan reads the samples (full), and by
+// the growth monitor (holes only: headers=false, one msync when there are
+// none). Returns how many were found.
+size_t SweepLostSamples(bool headers = true);
 
 // Request-time API ------------------------------------------------------
 // Mode in effect (resolves kNotInterposed / kUnavailable lazily).

@@ -20,8 +20,8 @@
 // chunk: free munmaps the span, realloc mremaps it, instead of aborting.
 // Such a span is lost to cpprof: Classify() tells a pointer in it apart on
 // the free path (header changed: glibc's now), and SweepLost() finds the
-// holes glibc left (one madvise probe of the whole range when there are
-// none), plugs them and returns the spans to the free lists.
+// rest at request time (holes glibc left, headers that are not cpprof's),
+// maps the holes again and returns the spans to the free lists.
 //
 // Hook context: Allocate/Release/Meta/Classify run inside malloc/free of any
 // thread (re-entry is prevented by the caller's per-thread guard). They use
@@ -45,9 +45,9 @@ namespace internal {
 // What the profiler keeps about one sampled object (the span's first page).
 struct SampleMeta {
   uint32_t pages;        // span length; 0 = page not the head of a live span
-  uint32_t next_free;    // free-list link (page index + 1), 0 = end
+  uint32_t next_free;    // free-list link (page index + 1), 0 = end; lost: its pages mapped again
   int32_t slot;          // stack-table slot of its allocation stack, -1 = none (dropped)
-  uint16_t flags;        // kLive, kIgnored, kLost, kCounted
+  uint16_t flags;        // kLive, kIgnored, kLost
   uint16_t offset;       // the object's offset in the span (kept after it is freed)
   uint64_t size;         // requested bytes
   int64_t objects_fx;    // weight in objects, fixed point (kObjectScale)
@@ -57,7 +57,7 @@ struct SampleMeta {
   static constexpr uint16_t kLive = 2;     // flags: the span holds an object
   static constexpr uint16_t kIgnored = 4;  // flags: never reported as a leak
   static constexpr uint16_t kLost = 8;     // flags: glibc took it over (freed or resized outside cpprof)
-  static constexpr uint16_t kCounted = 16; // flags (with kLost): its unmapping is counted in outside_*
+  static constexpr uint16_t kReleasing = 16;  // flags: being freed (its memory going back to the kernel)
   bool IsLive() const { return (flags & kLive) != 0; }
   bool IsIgnored() const { return (flags & kIgnored) != 0; }
   bool IsLost() const { return (flags & kLost) != 0; }
@@ -107,12 +107,15 @@ class SampleRegion {
   // Returns the span to the free lists; large spans give their memory back
   // to the kernel. `meta` is Meta(p), already read by the caller.
   static void Release(void* p, SampleMeta* meta);
-  // Request time. Finds the spans glibc unmapped (freed or moved outside
-  // cpprof): each live one is marked lost and passed to on_lost (to take
-  // its weights out), the holes are mapped again where nothing else took
-  // them, and a span whole again goes back to the free lists. One madvise
-  // call when there are no holes. Returns the spans found.
-  static size_t SweepLost(void (*on_lost)(const SampleMeta&));
+  // Request time. Finds the samples glibc took over (freed, moved or
+  // resized outside cpprof): each is marked lost and passed to on_lost (to
+  // take its weights out). Holes are mapped again at once (nothing else
+  // can land in them then); a lost span whose pages have all been holes
+  // goes back to the free lists. A span unmapped and then taken by another
+  // mapping (glibc's next mmapped chunk) is found by its header: with
+  // check_headers, every live sample's header is read, 256 per system call
+  // (0.4-2 us per sample). Returns the samples found.
+  static size_t SweepLost(void (*on_lost)(const SampleMeta&), bool check_headers);
   // Samples glibc took over, and of them the spans it unmapped whole: glibc
   // counted each as one of its mmapped chunks going (mallinfo2's hblks and
   // hblkhd are that much below what it maps).
@@ -152,6 +155,8 @@ class SampleRegion {
  private:
   // Live span at page index -> lost; its metadata copied to *lost first.
   static void MarkLost(size_t index, SampleMeta* lost);
+  // SweepLost's second half: live samples whose header is not cpprof's.
+  static size_t CheckHeaders(void (*on_lost)(const SampleMeta&));
 
   static std::atomic<uintptr_t> base_;
   static std::atomic<size_t> len_;
