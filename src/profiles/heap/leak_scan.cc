@@ -133,6 +133,10 @@ constexpr int kMaxWalkedHeaps = 256;
 struct HeapChunks {
   uint64_t* start = nullptr;   // in-use chunks' addresses, ascending once sorted
   uint32_t* size16 = nullptr;  // chunk size / 16
+  // 8 for a chunk of a walked heap: an in-use chunk's user area runs on into
+  // the next chunk's prev_size field (malloc_usable_size is size - 8); 0 for
+  // an mmapped chunk (its user area ends with it).
+  uint8_t* tail = nullptr;
   uint8_t* marked = nullptr;
   uint32_t* work = nullptr;
   size_t n = 0, cap = 0, nwork = 0;
@@ -142,7 +146,9 @@ struct HeapChunks {
   uintptr_t min = UINTPTR_MAX, max = 0;
   bool main_walked = false;
 
-  // The in-use chunk whose user area [chunk + 16, chunk + size) holds w, or -1.
+  uint64_t UserEnd(size_t i) const { return start[i] + uint64_t{size16[i]} * 16 + tail[i]; }
+
+  // The in-use chunk whose user area [chunk + 16, UserEnd) holds w, or -1.
   long Find(uintptr_t w) const {
     if (w < min || w >= max) return -1;
     size_t lo_i = 0, hi_i = n;
@@ -152,7 +158,11 @@ struct HeapChunks {
     }
     if (lo_i == 0) return -1;
     const size_t i = lo_i - 1;
-    if (w < start[i] + 16 || w >= start[i] + uint64_t{size16[i]} * 16) return -1;
+    if (w < start[i] + 16) {
+      // A chunk's prev_size field is the tail of the in-use chunk before it.
+      return i > 0 && w < UserEnd(i - 1) ? static_cast<long>(i - 1) : -1;
+    }
+    if (w >= UserEnd(i)) return -1;
     return static_cast<long>(i);
   }
   bool Walked(uintptr_t l, uintptr_t h) const {
@@ -185,6 +195,7 @@ bool WalkHeap(uintptr_t first, uintptr_t end, uintptr_t tcache_key, bool fenced,
       if (heap->n >= heap->cap) break;
       heap->start[heap->n] = c;
       heap->size16[heap->n] = static_cast<uint32_t>(size / 16);
+      heap->tail[heap->n] = 8;
       ++heap->n;
     }
     c += size;
@@ -285,7 +296,7 @@ struct Marker {
         ScanRange(object, object + m.size);
       } else {
         const size_t c = heap.work[--heap.nwork];
-        ScanRange(heap.start[c] + 16, heap.start[c] + uint64_t{heap.size16[c]} * 16);
+        ScanRange(heap.start[c] + 16, heap.UserEnd(c));
       }
     }
   }
@@ -440,6 +451,7 @@ struct Marker {
                 if (mk.heap.n >= mk.heap.cap) return;
                 mk.heap.start[mk.heap.n] = c;
                 mk.heap.size16[mk.heap.n] = static_cast<uint32_t>(size / 16);
+                mk.heap.tail[mk.heap.n] = 0;
                 ++mk.heap.n;
                 ++mk.heap.mmapped;
               },
@@ -494,8 +506,9 @@ struct Marker {
       mk.heap.start = static_cast<uint64_t*>(ChildMap(c * sizeof(uint64_t)));
       mk.heap.size16 = static_cast<uint32_t*>(ChildMap(c * sizeof(uint32_t)));
       mk.heap.marked = static_cast<uint8_t*>(ChildMap(c));
+      mk.heap.tail = static_cast<uint8_t*>(ChildMap(c));
       mk.heap.work = static_cast<uint32_t*>(ChildMap(c * sizeof(uint32_t)));
-      if (mk.heap.start == nullptr || mk.heap.size16 == nullptr || mk.heap.marked == nullptr ||
+      if (mk.heap.start == nullptr || mk.heap.size16 == nullptr || mk.heap.marked == nullptr || mk.heap.tail == nullptr ||
           mk.heap.work == nullptr) {
         mk.heap.cap = 0;
         break;
@@ -508,7 +521,7 @@ struct Marker {
       if (mk.heap.start[i] < mk.heap.start[i - 1]) ChildExit(6);  // maps are sorted: never
     }
     mk.heap.min = mk.heap.start[0];
-    mk.heap.max = mk.heap.start[mk.heap.n - 1] + uint64_t{mk.heap.size16[mk.heap.n - 1]} * 16;
+    mk.heap.max = mk.heap.UserEnd(mk.heap.n - 1);
   }
   int64_t roots_bytes = 0;
   const char* p = maps;
@@ -537,7 +550,8 @@ struct Marker {
     skip = skip || mk.heap.Walked(lo, hi);
     {
       const uintptr_t bufs[] = {reinterpret_cast<uintptr_t>(mk.heap.start), reinterpret_cast<uintptr_t>(mk.heap.size16),
-                                reinterpret_cast<uintptr_t>(mk.heap.marked), reinterpret_cast<uintptr_t>(mk.heap.work)};
+                                reinterpret_cast<uintptr_t>(mk.heap.marked), reinterpret_cast<uintptr_t>(mk.heap.work),
+                                reinterpret_cast<uintptr_t>(mk.heap.tail)};
       for (uintptr_t b : bufs) skip = skip || (b != 0 && b >= lo && b < hi);
     }
     if (skip) continue;

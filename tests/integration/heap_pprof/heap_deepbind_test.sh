@@ -7,8 +7,9 @@
 #   - the heap profile, read by go tool pprof, shows none of the freed or
 #     moved objects in use, the kept ones at their size, and every one of
 #     them allocated; the stats page counts the objects freed outside;
-#   - a leak scan reports the real leak and nothing that the moved or shrunk
-#     chunks (glibc's now) still point to.
+#   - a leak scan reports the real leak and nothing else: not what the
+#     moved or shrunk chunks (glibc's now) still point to, nor cpprof's own
+#     objects.
 #
 #   heap_deepbind_test.sh HOST_LINKED HOST_PLAIN PRELOAD_SO PLUGIN_SO
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
@@ -39,6 +40,10 @@ check_host() {  # LABEL
   log "ok: $label: $outside samples freed outside cpprof counted"
   curl -sf --max-time 60 -o "$WORK/leaks.txt" "$BASE/debug/pprof/leaks?min_age=0&debug=1" || fail "$label: leak scan failed"
   assert_contains "$WORK/leaks.txt" "LeakSite" "$label: the real leak is not reported"
+  # Nothing else either: cpprof's own objects (the symbolizer's, built for
+  # the profiles above) included.
+  assert_contains "$WORK/leaks.txt" "^leaks: [0-9]+ sampled objects unreachable .* at 1 allocation sites" \
+    "$label: the leak scan reports more than the real leak"
   assert_not_contains "$WORK/leaks.txt" "(HeldBy[A-Za-z]+|KeptSite|DeepFreedSite|MovedSite|ShrunkSite)" \
     "$label: the leak scan reports an object that is freed or reachable"
   log "ok: $label: leak scan finds LeakSite only"

@@ -27,7 +27,8 @@
 //   containers held by globals), KeptOnStack (a blocked thread's local),
 //   KeptViaUnsampled, KeptViaArena, KeptViaLaterHeap, KeptViaMmapped (held
 //   by an unsampled glibc chunk, of the main heap, a thread's arena or
-//   mmapped, that a global points to),
+//   mmapped, that a global points to), KeptInChunkTail (held in the last 8
+//   usable bytes of such a chunk: the next chunk's prev_size field),
 //   KeptMoving (its only pointer moves between a global, a heap cell and a
 //   running thread's stack and registers all the time), KeptIgnoredLeak
 //   (dropped, but declared with cpprof::IgnoreLeak).
@@ -103,6 +104,8 @@ __attribute__((noinline)) std::string* KeptString() { return new std::string(500
 __attribute__((noinline)) void* KeptMoving() { return malloc(4450); }
 __attribute__((noinline)) void* LeakViaUnsampled() { return malloc(6666); }
 __attribute__((noinline)) void* KeptViaUnsampled() { return malloc(6667); }
+__attribute__((noinline)) void* KeptInChunkTail() { return malloc(6674); }
+void* volatile* volatile g_tail_holder;
 __attribute__((noinline)) void* LeakViaArena() { return malloc(6668); }
 __attribute__((noinline)) void* KeptViaArena() { return malloc(6669); }
 void* volatile* volatile g_arena_holder;
@@ -163,6 +166,11 @@ __attribute__((noinline)) void MakeLeaks() {
   auto* kept_holder = static_cast<void* volatile*>(__libc_malloc(64));
   kept_holder[0] = KeptViaUnsampled();
   g_unsampled_holder = kept_holder;
+  // The last 8 usable bytes of a glibc chunk (24 usable in a 32-byte chunk)
+  // are the next chunk's prev_size field.
+  auto* tail_holder = static_cast<void* volatile*>(__libc_malloc(24));
+  tail_holder[2] = KeptInChunkTail();
+  g_tail_holder = tail_holder;
   void** container = static_cast<void**>(malloc(64 * sizeof(void*)));
   static_cast<void* volatile*>(static_cast<void*>(container))[3] = LeakFreedMember();
   free(container);
