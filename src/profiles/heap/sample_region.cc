@@ -264,22 +264,23 @@ RegionOwner SampleRegion::Classify(const void* p, SampleMeta** meta, SampleMeta*
   return RegionOwner::kGlibc;
 }
 
+void SampleRegion::SetLostLocked(SampleMeta& m) {
+  m.flags = SampleMeta::kLost;
+  m.slot = -1;
+  m.next_free = 0;  // a lost span's pages mapped again (SweepLost)
+  live_bytes_.fetch_sub(m.pages * kPageSize, std::memory_order_relaxed);
+  live_spans_.fetch_sub(1, std::memory_order_relaxed);
+  lost_spans_.fetch_add(1, std::memory_order_relaxed);
+}
+
 void SampleRegion::MarkLost(size_t index, SampleMeta* lost) {
   Lock();
   SampleMeta& m = g_meta[index];
-  const bool was_live = (m.flags & kMetaLive) != 0;
-  if (was_live) {
+  if ((m.flags & kMetaLive) != 0) {
     *lost = m;
-    m.flags = SampleMeta::kLost;
-    m.slot = -1;
-    m.next_free = 0;  // a lost span's pages mapped again (SweepLost)
+    SetLostLocked(m);
   }
   Unlock();
-  if (was_live) {
-    live_bytes_.fetch_sub(m.pages * kPageSize, std::memory_order_relaxed);
-    live_spans_.fetch_sub(1, std::memory_order_relaxed);
-    lost_spans_.fetch_add(1, std::memory_order_relaxed);
-  }
 }
 
 const SampleMeta& SampleRegion::MetaAt(size_t i) { return g_meta[i]; }
@@ -442,12 +443,7 @@ size_t SampleRegion::CheckHeaders(void (*on_lost)(const SampleMeta&)) {
         if (readable && HeaderMatches(now, m)) continue;
         on_lost(m);
         ++nlost;
-        m.flags = SampleMeta::kLost;
-        m.slot = -1;
-        m.next_free = 0;
-        live_bytes_.fetch_sub(m.pages * kPageSize, std::memory_order_relaxed);
-        live_spans_.fetch_sub(1, std::memory_order_relaxed);
-        lost_spans_.fetch_add(1, std::memory_order_relaxed);
+        SetLostLocked(m);
       }
       Unlock();
     }
@@ -501,12 +497,7 @@ size_t SampleRegion::SweepLost(void (*on_lost)(const SampleMeta&), bool check_he
       // span may go back to the free lists right below.
       on_lost(m);
       ++nlost;
-      m.flags = SampleMeta::kLost;
-      m.slot = -1;
-      m.next_free = 0;
-      live_bytes_.fetch_sub(pages * kPageSize, std::memory_order_relaxed);
-      live_spans_.fetch_sub(1, std::memory_order_relaxed);
-      lost_spans_.fetch_add(1, std::memory_order_relaxed);
+      SetLostLocked(m);
     }
     if ((m.flags & SampleMeta::kLost) != 0) {
       // A lost span counts its pages mapped again in next_free. Unmapped in

@@ -155,6 +155,8 @@ class SampleRegion {
  private:
   // Live span at page index -> lost; its metadata copied to *lost first.
   static void MarkLost(size_t index, SampleMeta* lost);
+  // A live span's metadata -> lost, and the counters; the lock is held.
+  static void SetLostLocked(SampleMeta& m);
   // SweepLost's second half: live samples whose header is not cpprof's.
   static size_t CheckHeaders(void (*on_lost)(const SampleMeta&));
 

@@ -23,6 +23,7 @@
 #include "profiles/heap/heap_sampler.h"
 #include "profiles/heap/sample_region.h"
 #include "stacks/stack_table.h"
+#include "profiles/heap_test_util.h"
 
 extern "C" void __libc_free(void*);
 
@@ -30,13 +31,6 @@ namespace cpprof {
 namespace internal {
 namespace {
 
-bool Interposed() { return heap::CurrentMode() != heap::Mode::kUnavailable; }
-
-struct RateScope {
-  explicit RateScope(int64_t rate) : saved(heap::Rate()) { heap::SetRate(rate); }
-  ~RateScope() { heap::SetRate(saved); }
-  int64_t saved;
-};
 
 bool Mapped(const void* p, size_t bytes) {
   const uintptr_t a = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{4095};

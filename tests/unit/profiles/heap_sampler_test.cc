@@ -29,19 +29,12 @@
 #include "profiles/heap/heap_sampler.h"
 #include "profiles/heap/sample_region.h"
 #include "stacks/stack_table.h"
+#include "profiles/heap_test_util.h"
 
 namespace cpprof {
 namespace internal {
 namespace {
 
-bool Interposed() { return heap::CurrentMode() != heap::Mode::kUnavailable; }
-
-// Sets a rate for one test and restores the previous one.
-struct RateScope {
-  explicit RateScope(int64_t rate) : saved(heap::Rate()) { heap::SetRate(rate); }
-  ~RateScope() { heap::SetRate(saved); }
-  int64_t saved;
-};
 
 // Allocation sites: each keeps its own stack, so its buckets can be found by
 // the address of its first frame.
