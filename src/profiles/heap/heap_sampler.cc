@@ -270,17 +270,17 @@ void TakeOutInuse(const SampleMeta& m) {
   }
 }
 
-void TakeOutLost(const SampleMeta& m) {
+}  // namespace
+
+void TakeOutLostSample(const SampleMeta& m) {
   TakeOutInuse(m);
   g_counters.freed_outside.fetch_add(1, std::memory_order_relaxed);
 }
 
-}  // namespace
-
 CPPROF_HOOK_SECTION RegionOwner ClassifyRegionPointer(void* p, SampleMeta** meta) {
   SampleMeta lost;
   const RegionOwner owner = SampleRegion::Classify(p, meta, &lost);
-  if (lost.pages != 0) TakeOutLost(lost);
+  if (lost.pages != 0) TakeOutLostSample(lost);
   return owner;
 }
 
@@ -305,8 +305,6 @@ CPPROF_HOOK_SECTION void SampledFree(void* p) {
   if (meta->size < 16 * SampleRegion::kPageSize) memset(p, 0, meta->size);
   SampleRegion::Release(p, meta);
 }
-
-size_t SweepLostSamples(bool headers) { return SampleRegion::SweepLost(TakeOutLost, headers); }
 
 int32_t SizeClass(uint64_t size) {
   if (size <= 256) return static_cast<int32_t>((size + 15) / 16 * 16);

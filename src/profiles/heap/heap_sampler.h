@@ -102,7 +102,11 @@ void SampledFree(void* p);
 // over by glibc on the way has its weights taken out of the profile.
 RegionOwner ClassifyRegionPointer(void* p, SampleMeta** meta);
 
-// Request time. Finds the samples glibc freed or moved outside cpprof
+// Hook context (and the region's lock may be held). Takes the weights of a
+// sample glibc took over out of the in-use values, and counts it.
+void TakeOutLostSample(const SampleMeta& m);
+
+// Request time (sample_region_sweep.cc). Finds the samples glibc freed or moved outside cpprof
 // (SampleRegion::SweepLost) and takes their weights out of the profile.
 // Called before a profile or a leak scan reads the samples (full), and by
 // the growth monitor (holes only: headers=false, one msync when there are

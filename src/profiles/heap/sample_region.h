@@ -159,6 +159,12 @@ class SampleRegion {
   static void SetLostLocked(SampleMeta& m);
   // SweepLost's second half: live samples whose header is not cpprof's.
   static size_t CheckHeaders(void (*on_lost)(const SampleMeta&));
+  // For SweepLost (sample_region_sweep.cc): the lock, the free lists and the
+  // metadata of sample_region.cc.
+  static void LockRegion();
+  static void UnlockRegion();
+  static void PushFree(size_t index);  // lock held
+  static SampleMeta& MutableMetaAt(size_t i);
 
   static std::atomic<uintptr_t> base_;
   static std::atomic<size_t> len_;
