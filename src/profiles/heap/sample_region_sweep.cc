@@ -158,7 +158,6 @@ size_t SampleRegion::SweepLost(void (*on_lost)(const SampleMeta&), bool check_he
   // Where glibc unmapped a span, the kernel may have mapped something else
   // since (glibc's next mmapped chunk, typically): only the header tells.
   if (AllMapped(base, frontier * kPageSize)) return check_headers ? CheckHeaders(on_lost) : 0;
-  
   size_t nlost = 0;
   LockRegion();  // also serialises the use of g_runs
   HoleRuns& runs = g_runs;
