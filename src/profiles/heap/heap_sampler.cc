@@ -285,9 +285,14 @@ CPPROF_HOOK_SECTION RegionOwner ClassifyRegionPointer(void* p, SampleMeta** meta
 }
 
 CPPROF_HOOK_SECTION void SampledFree(void* p) {
-  ErrnoSaver errno_saver;
   SampleMeta* meta = nullptr;
-  switch (ClassifyRegionPointer(p, &meta)) {
+  const RegionOwner owner = ClassifyRegionPointer(p, &meta);
+  FreeClassified(p, owner, meta);
+}
+
+CPPROF_HOOK_SECTION void FreeClassified(void* p, RegionOwner owner, SampleMeta* meta) {
+  ErrnoSaver errno_saver;
+  switch (owner) {
     case RegionOwner::kGlibc:
       g_real.free(p);
       return;

@@ -101,6 +101,9 @@ void SampledFree(void* p);
 // Hook context. What a pointer inside the region is; a sample found taken
 // over by glibc on the way has its weights taken out of the profile.
 RegionOwner ClassifyRegionPointer(void* p, SampleMeta** meta);
+// Hook context. SampledFree for a pointer ClassifyRegionPointer has
+// already told about (meta as it set it).
+void FreeClassified(void* p, RegionOwner owner, SampleMeta* meta);
 
 // Hook context (and the region's lock may be held). Takes the weights of a
 // sample glibc took over out of the in-use values, and counts it.

@@ -381,9 +381,9 @@ struct Marker {
       const size_t r = range_of(start);
       bool intact = r < nr && rhi[r] >= start + pages * SampleRegion::kPageSize;
       if (intact) {
-        uint64_t want[2];
-        SampleRegion::HeaderFor(m, want);
-        intact = memcmp(reinterpret_cast<const void*>(start + m.offset - 16), want, sizeof(want)) == 0;
+        uint64_t have[2];
+        memcpy(have, reinterpret_cast<const void*>(start + m.offset - 16), sizeof(have));
+        intact = SampleRegion::HeaderMatches(have, m);
       }
       if (!intact) {
         mk.marked[i] = 2;

@@ -76,11 +76,12 @@ size_t RealUsableSize(void* p) {
 
 __attribute__((section("cpprof_alloc_hooks"), noinline)) void* ReallocInRegion(void* p, size_t size) {
   cpprof::internal::SampleMeta* meta = nullptr;
-  if (heap::ClassifyRegionPointer(p, &meta) == cpprof::internal::RegionOwner::kGlibc) {
+  const cpprof::internal::RegionOwner owner = heap::ClassifyRegionPointer(p, &meta);
+  if (owner == cpprof::internal::RegionOwner::kGlibc) {
     return heap::g_real.realloc(p, size);  // glibc's chunk now (see sample_region.h)
   }
   if (size == 0) {
-    heap::SampledFree(p);
+    heap::FreeClassified(p, owner, meta);
     return nullptr;
   }
   // p is a sampled object: move it out of the region (the new block may be
@@ -88,9 +89,10 @@ __attribute__((section("cpprof_alloc_hooks"), noinline)) void* ReallocInRegion(v
   void* q = heap::ShouldSample(size) ? heap::SampledAllocate(size, 0, false) : nullptr;
   if (q == nullptr) q = heap::g_real.malloc(size);
   if (q == nullptr) return nullptr;  // p stays valid, as realloc requires
-  size_t old = SampleRegion::UsableSize(p);
+  // (A stale pointer, kNobody, copies nothing and is only counted.)
+  const size_t old = owner == cpprof::internal::RegionOwner::kSample ? SampleRegion::UsableSize(*meta) : 0;
   memcpy(q, p, old < size ? old : size);
-  heap::SampledFree(p);
+  heap::FreeClassified(p, owner, meta);
   return q;
 }
 
@@ -232,7 +234,7 @@ CPPROF_ALLOC_HOOK size_t malloc_usable_size(void* p) {
     cpprof::internal::SampleMeta* meta = nullptr;
     switch (heap::ClassifyRegionPointer(p, &meta)) {
       case cpprof::internal::RegionOwner::kSample:
-        return SampleRegion::UsableSize(p);
+        return SampleRegion::UsableSize(*meta);
       case cpprof::internal::RegionOwner::kGlibc:
         return RealUsableSize(p);
       case cpprof::internal::RegionOwner::kNobody:

@@ -220,10 +220,9 @@ namespace {
 bool HeaderIntact(uintptr_t span, const SampleMeta& m, bool object_page_mapped) {
   const uintptr_t at = span + m.offset - 16;
   if (!(object_page_mapped && m.offset < SampleRegion::kPageSize) && !ProbeReadable(at, 16)) return false;
-  uint64_t want[2], have[2];
-  SampleRegion::HeaderFor(m, want);
+  uint64_t have[2];
   memcpy(have, reinterpret_cast<const void*>(at), sizeof(have));
-  return have[0] == want[0] && have[1] == want[1];
+  return SampleRegion::HeaderMatches(have, m);
 }
 
 }  // namespace
@@ -302,7 +301,7 @@ uintptr_t SampleRegion::meta_base() { return reinterpret_cast<uintptr_t>(g_meta)
 
 size_t SampleRegion::UsableSize(const void* p) {
   SampleMeta* m = Meta(p);
-  return m == nullptr ? 0 : m->pages * kPageSize - m->offset;
+  return m == nullptr ? 0 : UsableSize(*m);
 }
 
 void SampleRegion::Release(void* p, SampleMeta* meta) {

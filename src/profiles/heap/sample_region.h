@@ -104,6 +104,7 @@ class SampleRegion {
   // Bytes usable from p to the end of its span (malloc_usable_size), 0 for
   // a pointer that is not a live sampled object.
   static size_t UsableSize(const void* p);
+  static size_t UsableSize(const SampleMeta& m) { return m.pages * kPageSize - m.offset; }
   // Returns the span to the free lists; large spans give their memory back
   // to the kernel. `meta` is Meta(p), already read by the caller.
   static void Release(void* p, SampleMeta* meta);
@@ -127,6 +128,12 @@ class SampleRegion {
   static void HeaderFor(const SampleMeta& m, uint64_t out[2]) {
     out[0] = m.offset - 16u;
     out[1] = (uint64_t{m.pages} * kPageSize - (m.offset - 16u)) | kIsMmapped;
+  }
+  // Whether the 16 bytes read before an object are the header cpprof wrote for m.
+  static bool HeaderMatches(const uint64_t have[2], const SampleMeta& m) {
+    uint64_t want[2];
+    HeaderFor(m, want);
+    return have[0] == want[0] && have[1] == want[1];
   }
 
   // Bytes of spans now holding objects, bytes committed (touched at most),

@@ -95,12 +95,6 @@ void ReadHeaders(const uintptr_t* at, size_t n, uint64_t (*out)[2], bool* ok) {
   }
 }
 
-bool HeaderMatches(const uint64_t have[2], const SampleMeta& m) {
-  uint64_t want[2];
-  SampleRegion::HeaderFor(m, want);
-  return have[0] == want[0] && have[1] == want[1];
-}
-
 }  // namespace
 
 size_t SampleRegion::CheckHeaders(void (*on_lost)(const SampleMeta&)) {
