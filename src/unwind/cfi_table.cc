@@ -2,22 +2,25 @@
 //
 // Implementation notes (NOT signal context).
 //
-// RefreshUnwindTables walks dl_iterate_phdr. The glibc counters dlpi_adds /
-// dlpi_subs tell whether any module was loaded or unloaded since the
-// published set was built; if not, nothing is rebuilt. Otherwise a new
-// CfiTableSet is assembled: modules already parsed (same name, load bias,
-// .eh_frame_hdr and executable span) are shared through shared_ptr, new ones
-// are parsed inside the dl_iterate_phdr callback, where the loader keeps the
-// module mapped. The set is published with one atomic exchange; the old set
+// RefreshUnwindTables reads the loader's dlpi_adds / dlpi_subs counters,
+// which tell whether any module was loaded or unloaded since the published
+// set was built; if not, nothing is rebuilt. Otherwise a new CfiTableSet is
+// assembled from a copy of the loader's list (CopyLoadedObjects: nothing is
+// allocated under the loader's lock): modules already parsed (same name, load
+// bias, .eh_frame_hdr and executable span) are shared through shared_ptr, new
+// ones are parsed after the walk, each pinned with dlopen(RTLD_NOLOAD) while
+// its .eh_frame is read (ObjectPin). The set is published with one atomic exchange; the old set
 // goes to a retired list and is deleted after SignalReaderGate().Synchronize()
 // (dropping the last reference to tables of unloaded modules). The retired
 // list is bounded: past kMaxRetired, a refresh waits for readers.
 
+#include <dlfcn.h>
 #include <link.h>
 
 #include <algorithm>
 #include <mutex>
 
+#include "base/loaded_objects.h"
 #include "base/safe_load.h"
 #include "base/self_stats.h"
 #include "unwind/cfi_table.h"
@@ -44,86 +47,114 @@ size_t ModuleBytes(const ModuleTable& t) {
          cache + t.name.capacity() + sizeof(ModuleEntry) + 2 * sizeof(void*);
 }
 
-struct BuildContext {
-  const CfiTableSet* old = nullptr;
-  CfiTableSet* fresh = nullptr;
-  bool counters_seen = false;
-  size_t bytes = 0;  // of the modules in `fresh` so far
+// The executable span and unwind header of one copied object.
+struct ObjectSpan {
+  uintptr_t exec_lo = UINTPTR_MAX, exec_hi = 0, hdr = 0;
+  uintptr_t hdr_seg_lo = 0, hdr_seg_hi = 0;  // readable PT_LOAD holding hdr
 };
 
-void ReadCounters(dl_phdr_info* info, size_t size, unsigned long long* adds,
-                  unsigned long long* subs) {
-  if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
-    *adds = info->dlpi_adds;
-    *subs = info->dlpi_subs;
-  }
-}
-
-int CountersCallback(dl_phdr_info* info, size_t size, void* data) {
-  auto* out = static_cast<unsigned long long*>(data);
-  ReadCounters(info, size, &out[0], &out[1]);
-  return 1;  // the counters are the same in every entry
-}
-
-int BuildCallback(dl_phdr_info* info, size_t size, void* data) {
-  auto* ctx = static_cast<BuildContext*>(data);
-  if (!ctx->counters_seen) {
-    ReadCounters(info, size, &ctx->fresh->adds, &ctx->fresh->subs);
-    ctx->counters_seen = true;
-  }
-  uintptr_t bias = info->dlpi_addr;
-  uintptr_t exec_lo = UINTPTR_MAX, exec_hi = 0, hdr = 0;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+ObjectSpan SpanOf(const LoadedObject& o) {
+  ObjectSpan s;
+  for (int i = 0; i < o.phnum; ++i) {
+    const ElfW(Phdr)& ph = o.phdr[i];
     if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
-      exec_lo = std::min<uintptr_t>(exec_lo, bias + ph.p_vaddr);
-      exec_hi = std::max<uintptr_t>(exec_hi, bias + ph.p_vaddr + ph.p_memsz);
+      s.exec_lo = std::min<uintptr_t>(s.exec_lo, o.bias + ph.p_vaddr);
+      s.exec_hi = std::max<uintptr_t>(s.exec_hi, o.bias + ph.p_vaddr + ph.p_memsz);
     } else if (ph.p_type == PT_GNU_EH_FRAME) {
-      hdr = bias + ph.p_vaddr;
+      s.hdr = o.bias + ph.p_vaddr;
     }
   }
-  if (exec_hi <= exec_lo) return 0;
-  const char* name = info->dlpi_name != nullptr ? info->dlpi_name : "";
-  if (ctx->old != nullptr) {
-    for (const auto& t : ctx->old->owners) {
-      if (t->bias == bias && t->eh_frame_hdr == hdr && t->exec_lo == exec_lo &&
-          t->exec_hi == exec_hi && t->name == name) {
-        ctx->fresh->owners.push_back(t);
-        ctx->bytes += ModuleBytes(*t);
-        return 0;
-      }
+  if (s.hdr == 0) return s;
+  for (int i = 0; i < o.phnum; ++i) {  // the segment that maps the header
+    const ElfW(Phdr)& ph = o.phdr[i];
+    uintptr_t lo = o.bias + ph.p_vaddr, hi = lo + ph.p_filesz;
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_R) && s.hdr >= lo && s.hdr < hi) {
+      s.hdr_seg_lo = lo;
+      s.hdr_seg_hi = hi;
+      break;
     }
   }
+  return s;
+}
+
+// Keeps a copied object mapped while its .eh_frame is parsed (the walk that
+// copied it has returned, so it could be unloaded meanwhile). The program and
+// the vDSO are never unloaded; any other object is pinned with
+// dlopen(RTLD_NOLOAD), which takes a reference to the loaded object of that
+// name and loads nothing, checked to be the same object (same load bias:
+// another namespace may hold an object of the same name). An object that
+// cannot be pinned is not parsed; the walk uses frame pointers through it.
+class ObjectPin {
+ public:
+  explicit ObjectPin(const LoadedObject& o) {
+    if (o.main || o.vdso) {
+      pinned_ = true;
+      return;
+    }
+    if (o.name[0] == '\0') return;
+    handle_ = dlopen(o.name, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle_ == nullptr) return;
+    struct link_map* map = nullptr;
+    pinned_ = dlinfo(handle_, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr && map->l_addr == o.bias;
+  }
+  ~ObjectPin() {
+    if (handle_ != nullptr) dlclose(handle_);
+  }
+  ObjectPin(const ObjectPin&) = delete;
+  ObjectPin& operator=(const ObjectPin&) = delete;
+  bool pinned() const { return pinned_; }
+
+ private:
+  void* handle_ = nullptr;
+  bool pinned_ = false;
+};
+
+std::shared_ptr<const ModuleTable> ParseObject(const LoadedObject& o, const ObjectSpan& span, size_t bytes_so_far) {
   auto table = std::make_shared<ModuleTable>();
-  table->name = name;
-  table->bias = bias;
-  table->eh_frame_hdr = hdr;
-  table->exec_lo = exec_lo;
-  table->exec_hi = exec_hi;
+  table->name = o.name;
+  table->bias = o.bias;
+  table->eh_frame_hdr = span.hdr;
+  table->exec_lo = span.exec_lo;
+  table->exec_hi = span.exec_hi;
 #if defined(__x86_64__)
-  if (hdr != 0) {
-    for (int i = 0; i < info->dlpi_phnum; ++i) {  // the segment that maps the header
-      const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-      uintptr_t lo = bias + ph.p_vaddr, hi = lo + ph.p_filesz;
-      if (ph.p_type == PT_LOAD && (ph.p_flags & PF_R) && hdr >= lo && hdr < hi) {
-        ParseEhFrame(hdr, lo, hi, table.get());
-        break;
-      }
-    }
+  if (span.hdr_seg_hi > span.hdr_seg_lo) {
+    ObjectPin pin(o);
+    if (pin.pinned()) ParseEhFrame(span.hdr, span.hdr_seg_lo, span.hdr_seg_hi, table.get());
   }
   BuildPageIndex(table.get());
   BuildRowCache(table.get());
 #endif  // aarch64 and others: no CFI rows; the walk uses frame pointers.
-  if (ctx->bytes + ModuleBytes(*table) > g_max_bytes.load(std::memory_order_relaxed) && !table->rows.empty()) {
+  if (bytes_so_far + ModuleBytes(*table) > g_max_bytes.load(std::memory_order_relaxed) && !table->rows.empty()) {
     // Past the cap: this module is walked with frame pointers only.
     std::vector<CfiRow>().swap(table->rows);
     std::vector<uint32_t>().swap(table->pages);
     BuildRowCache(table.get());  // none for an empty table
     g_modules_over_cap.fetch_add(1, std::memory_order_relaxed);
   }
-  ctx->bytes += ModuleBytes(*table);
-  ctx->fresh->owners.push_back(std::move(table));
-  return 0;
+  return table;
+}
+
+// The tables of every loaded object: the ones of `old` that still match
+// (same name, bias, header and executable span) are shared, the others parsed.
+void BuildTables(const LoadedObjects& loaded, const CfiTableSet* old, CfiTableSet* fresh) {
+  size_t bytes = 0;
+  for (const LoadedObject& o : loaded.objects) {
+    const ObjectSpan span = SpanOf(o);
+    if (span.exec_hi <= span.exec_lo) continue;
+    std::shared_ptr<const ModuleTable> table;
+    if (old != nullptr) {
+      for (const auto& t : old->owners) {
+        if (t->bias == o.bias && t->eh_frame_hdr == span.hdr && t->exec_lo == span.exec_lo &&
+            t->exec_hi == span.exec_hi && t->name == o.name) {
+          table = t;
+          break;
+        }
+      }
+    }
+    if (table == nullptr) table = ParseObject(o, span, bytes);
+    bytes += ModuleBytes(*table);
+    fresh->owners.push_back(std::move(table));
+  }
 }
 
 void FreeRetiredLocked(int timeout_ms) {
@@ -144,18 +175,19 @@ bool RefreshUnwindTables() {
     registered = true;
   }
   const CfiTableSet* old = g_published_cfi_tables.load(std::memory_order_acquire);
-  unsigned long long counters[2] = {0, 0};
-  dl_iterate_phdr(&CountersCallback, counters);
-  if (old != nullptr && old->adds == counters[0] && old->subs == counters[1]) {
+  unsigned long long adds = 0, subs = 0;
+  LoaderCounters(&adds, &subs);
+  if (old != nullptr && old->adds == adds && old->subs == subs) {
     if (ReadableRangesStale()) RefreshReadableRanges();
     return !old->entries.empty();
   }
   RefreshReadableRanges();
+  const LoadedObjects loaded = CopyLoadedObjects(/*build_ids=*/false);
   auto* fresh = new CfiTableSet();
-  BuildContext ctx;
-  ctx.old = old;
-  ctx.fresh = fresh;
-  dl_iterate_phdr(&BuildCallback, &ctx);
+  // A truncated copy (objects kept being added) is rebuilt at the next refresh.
+  fresh->adds = loaded.complete ? loaded.adds : ~0ull;
+  fresh->subs = loaded.subs;
+  BuildTables(loaded, old, fresh);
   std::sort(fresh->owners.begin(), fresh->owners.end(),
             [](const auto& a, const auto& b) { return a->exec_lo < b->exec_lo; });
   size_t bytes = sizeof(CfiTableSet);
