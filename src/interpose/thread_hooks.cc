@@ -6,7 +6,8 @@
 // When no hook is installed the call is forwarded untouched (no allocation,
 // no trampoline), so an idle cpprof adds one atomic load per thread creation.
 // Otherwise a small heap record carries (start, arg) to a trampoline that
-// runs on_start, registers a TSD destructor that runs on_exit (it also fires
+// records the new thread's stack bounds (RegisterCurrentThreadStack), runs
+// on_start, registers a TSD destructor that runs on_exit (it also fires
 // on pthread_exit and cancellation), and calls the user's routine. The
 // creation observer (threadcreate) rides on the same record: its token is
 // made in pthread_create and handed to the trampoline.
@@ -22,6 +23,7 @@
 
 #include "base/private_fd_table.h"
 #include "base/raw_log.h"
+#include "base/safe_load.h"
 
 namespace cpprof {
 namespace internal {
@@ -107,6 +109,10 @@ void* Trampoline(void* p) {
   StartRecord record = *static_cast<StartRecord*>(p);
   free(p);
   if (record.private_fds) MarkThreadFdTablePrivate();
+  // Known stack bounds let every stack walk in this thread (CPU samples,
+  // sampled allocations, lock and descriptor stacks) read its stack without
+  // probing or consulting the memory-map snapshot, which predates the thread.
+  RegisterCurrentThreadStack();
   pthread_once(&g_key_once, CreateKey);
   // A non-null value makes the destructor run when the thread ends.
   pthread_setspecific(g_exit_key, reinterpret_cast<void*>(1));

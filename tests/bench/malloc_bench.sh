@@ -27,13 +27,18 @@ trap 'rm -rf "$tmp"' EXIT
 raw="${CPPROF_MALLOC_BENCH_RAW:-$tmp/raw}"
 : >"$raw"
 
+# The sampling configurations c and d run as users run them, with the
+# endpoint up (CPPROF_ADDR, port 0): it builds the CFI tables and the memory
+# map snapshot the sampled path walks with, and registers new threads' stacks.
+# c0 samples with no endpoint started: frame pointers only, stack reads probed.
 # key | what | expected allocator | binary | environment and arguments
 configs=(
   "a|glibc, no cpprof|glibc|plain|"
   "b|cpprof linked, sampling off|cpprof|linked|CPPROF_HEAP_RATE=0"
-  "c|cpprof linked, 512 KiB|cpprof|linked|"
+  "c0|cpprof linked, 512 KiB, no endpoint|cpprof|linked|"
+  "c|cpprof linked, 512 KiB|cpprof|linked|CPPROF_ADDR=127.0.0.1:0"
   "d0|cpprof preloaded, sampling off|cpprof|plain|LD_PRELOAD=$preload CPPROF_HEAP_RATE=0"
-  "d|cpprof preloaded, 512 KiB|cpprof|plain|LD_PRELOAD=$preload"
+  "d|cpprof preloaded, 512 KiB|cpprof|plain|LD_PRELOAD=$preload CPPROF_ADDR=127.0.0.1:0"
 )
 if [[ -n "$tcmalloc" ]]; then
   # The heap profiler records every allocation (about 100x slower), so it

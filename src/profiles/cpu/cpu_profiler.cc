@@ -212,9 +212,7 @@ size_t CpuProfiler::armed_threads() const {
 }
 
 void CpuProfiler::OnThreadStart() {
-  // Known stack bounds let the unwinder read this thread's stack without
-  // consulting the memory-map snapshot (which may predate the thread).
-  RegisterCurrentThreadStack();
+  // (The trampoline that runs this hook has registered the thread's stack.)
   CpuProfiler& p = Global();
   std::lock_guard<std::mutex> lock(p.mu_);
   if (p.session_ && !p.session_->stopping) p.session_->timers->AddThread(CurrentTid());

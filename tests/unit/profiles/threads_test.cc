@@ -21,6 +21,7 @@
 #include <doctest/doctest.h>
 
 #include "profiles/threads/thread_creation.h"
+#include "base/safe_load.h"
 #include "profiles/threads/thread_dump.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwinder.h"
@@ -105,6 +106,34 @@ TEST_CASE("creation records: the creator's stack while the thread lives, nothing
   g.open = true;
   pthread_join(t, nullptr);
   CHECK_FALSE(LookupCreators({g.tid.load()})[0].known);
+}
+
+struct StackSeen {
+  uintptr_t sp = 0, lo = 0, hi = 0;
+};
+
+void* RecordStackBounds(void* p) {
+  auto* seen = static_cast<StackSeen*>(p);
+  seen->sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  seen->lo = safe_load_detail::t_stack_lo;
+  seen->hi = safe_load_detail::t_stack_hi;
+  return nullptr;
+}
+
+TEST_CASE("a thread started through the trampoline knows its stack bounds before its routine runs") {
+#ifdef CPPROF_TEST_TSAN
+  return;  // ThreadSanitizer owns thread start: no trampoline
+#endif
+  StartCreationTracking();  // the observer makes every new thread start in the trampoline
+  StackSeen seen;
+  pthread_t t;
+  REQUIRE(pthread_create(&t, nullptr, RecordStackBounds, &seen) == 0);
+  pthread_join(t, nullptr);
+  // Stack walks in the thread (sampled allocations, CPU samples) read it
+  // without probes and without waiting for a new memory-map snapshot.
+  CHECK(seen.lo != 0);
+  CHECK(seen.lo <= seen.sp);
+  CHECK(seen.sp < seen.hi);
 }
 
 TEST_CASE("leak detector: a site that keeps adding threads is a suspect, a fixed pool is not") {
