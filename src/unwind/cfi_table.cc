@@ -9,7 +9,11 @@
 // allocated under the loader's lock): modules already parsed (same name, load
 // bias, .eh_frame_hdr and executable span) are shared through shared_ptr, new
 // ones are parsed after the walk, each pinned with dlopen(RTLD_NOLOAD) while
-// its .eh_frame is read (ObjectPin). The set is published with one atomic exchange; the old set
+// its .eh_frame is read (ObjectPin). Lock order: g_mu, then the loader's
+// lock (dlopen); nothing here is called with the loader's lock held by
+// another thread that waits for g_mu (a module constructor calling
+// RefreshUnwindTables runs it on its own thread, where the lock is
+// recursive, and no refresher thread exists before the first refresh). The set is published with one atomic exchange; the old set
 // goes to a retired list and is deleted after SignalReaderGate().Synchronize()
 // (dropping the last reference to tables of unloaded modules). The retired
 // list is bounded: past kMaxRetired, a refresh waits for readers.
@@ -83,7 +87,8 @@ ObjectSpan SpanOf(const LoadedObject& o) {
 // dlopen(RTLD_NOLOAD), which takes a reference to the loaded object of that
 // name and loads nothing, checked to be the same object (same load bias:
 // another namespace may hold an object of the same name). An object that
-// cannot be pinned is not parsed; the walk uses frame pointers through it.
+// cannot be pinned is not parsed (the walk uses frame pointers through it)
+// until a later build, after the loader's list changes, parses it again.
 class ObjectPin {
  public:
   explicit ObjectPin(const LoadedObject& o) {
@@ -119,7 +124,11 @@ std::shared_ptr<const ModuleTable> ParseObject(const LoadedObject& o, const Obje
 #if defined(__x86_64__)
   if (span.hdr_seg_hi > span.hdr_seg_lo) {
     ObjectPin pin(o);
-    if (pin.pinned()) ParseEhFrame(span.hdr, span.hdr_seg_lo, span.hdr_seg_hi, table.get());
+    if (pin.pinned()) {
+      ParseEhFrame(span.hdr, span.hdr_seg_lo, span.hdr_seg_hi, table.get());
+    } else {
+      table->unpinned = true;
+    }
   }
   BuildPageIndex(table.get());
   BuildRowCache(table.get());
@@ -144,7 +153,7 @@ void BuildTables(const LoadedObjects& loaded, const CfiTableSet* old, CfiTableSe
     std::shared_ptr<const ModuleTable> table;
     if (old != nullptr) {
       for (const auto& t : old->owners) {
-        if (t->bias == o.bias && t->eh_frame_hdr == span.hdr && t->exec_lo == span.exec_lo &&
+        if (!t->unpinned && t->bias == o.bias && t->eh_frame_hdr == span.hdr && t->exec_lo == span.exec_lo &&
             t->exec_hi == span.exec_hi && t->name == o.name) {
           table = t;
           break;

@@ -86,6 +86,7 @@ struct ModuleTable {
   unsigned row_cache_bits = 0;
   size_t fdes = 0;             // FDEs parsed
   size_t fdes_skipped = 0;     // FDEs with malformed or unsupported data
+  bool unpinned = false;       // could not be pinned, so not parsed: parse again at the next build
 };
 
 // What the signal handler searches: modules sorted by exec_lo.

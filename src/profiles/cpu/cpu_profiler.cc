@@ -248,7 +248,6 @@ Status CpuProfiler::StartSessionLocked(int hz, int signo) {
   session->tables.push_back(table);
   session->timers = std::make_unique<ThreadTimers>(signo, session->period_ns, session->cookie);
 
-  RefreshUnwindTables();
   CpuSignalState& state = GetCpuSignalState();
   state.table.store(table, std::memory_order_seq_cst);
   state.cookie.store(session->cookie, std::memory_order_seq_cst);
@@ -265,6 +264,11 @@ Status CpuProfiler::StartSessionLocked(int hz, int signo) {
 
 Status CpuProfiler::BeginWindow(int hz, int signo, uint64_t* window_id) {
   if (hz <= 0) return Status(StatusCode::kInvalidArgument, "hz must be positive");
+  // Tables current before the first samples; built without mu_, because a
+  // build may wait for the loader's lock (pinning a new module), and a host
+  // thread holding that lock (in dlopen, its constructor waiting for a
+  // thread it started) may have that thread wait for mu_ in OnThreadStart.
+  RefreshUnwindTables();
   std::unique_lock<std::mutex> lock(mu_);
   if (session_ && session_->hz != hz) {
     return Status(StatusCode::kFailedPrecondition,
