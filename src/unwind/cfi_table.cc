@@ -9,11 +9,14 @@
 // allocated under the loader's lock): modules already parsed (same name, load
 // bias, .eh_frame_hdr and executable span) are shared through shared_ptr, new
 // ones are parsed after the walk, each pinned with dlopen(RTLD_NOLOAD) while
-// its .eh_frame is read (ObjectPin). Lock order: g_mu, then the loader's
-// lock (dlopen); nothing here is called with the loader's lock held by
-// another thread that waits for g_mu (a module constructor calling
-// RefreshUnwindTables runs it on its own thread, where the lock is
-// recursive, and no refresher thread exists before the first refresh). The set is published with one atomic exchange; the old set
+// its .eh_frame is read (ObjectPin).
+//
+// Lock order: g_mu, then the loader's lock (dlopen). No caller holds a lock
+// that a thread started by a module constructor may need (the CPU profiler
+// refreshes before taking its own); a constructor that refreshes runs the
+// build on its own thread, where the loader's lock is recursive.
+//
+// The set is published with one atomic exchange; the old set
 // goes to a retired list and is deleted after SignalReaderGate().Synchronize()
 // (dropping the last reference to tables of unloaded modules). The retired
 // list is bounded: past kMaxRetired, a refresh waits for readers.
