@@ -23,7 +23,8 @@ while ((SECONDS < end || n < 2)); do
   n=$((n + 1))
   out="$WORK/cpu.$n.pb.gz"
   code="$(curl -s -o "$out" -w '%{http_code}' --max-time 150 \
-    "$BASE/debug/pprof/profile?seconds=1&hz=$hz")" || fail "profile $n: curl failed (server gone?)"
+    "$BASE/debug/pprof/profile?seconds=1&hz=$hz")" ||
+    { show "$SERVER_LOG"; fail "profile $n: curl failed (server gone?)"; }
   [[ "$code" == 200 ]] || { show "$out"; show "$SERVER_LOG"; fail "profile $n answered $code"; }
 done
 touch "$stop_file"
