@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   std::string addr = "127.0.0.1:0";
   std::string plugin;
   std::string stop_file;
+  std::string go_file;
   int seconds = 60;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--addr") == 0) {
@@ -76,8 +77,11 @@ int main(int argc, char** argv) {
       plugin = argv[i + 1];
     } else if (strcmp(argv[i], "--stop-file") == 0) {
       stop_file = argv[i + 1];
+    } else if (strcmp(argv[i], "--go-file") == 0) {
+      go_file = argv[i + 1];
     } else {
-      fprintf(stderr, "usage: %s --addr HOST:PORT --seconds N --plugin LIB [--stop-file PATH]\n", argv[0]);
+      fprintf(stderr, "usage: %s --addr HOST:PORT --seconds N --plugin LIB [--stop-file PATH] [--go-file PATH]\n",
+              argv[0]);
       return 2;
     }
   }
@@ -98,9 +102,18 @@ int main(int argc, char** argv) {
   });
   std::atomic<long> dl_rounds{0}, thread_rounds{0}, fork_rounds{0}, exec_rounds{0};
   std::vector<std::thread> loops;
+  // With --go-file, the churn loops wait for that file (the busy loop runs
+  // from the start): the test warms the symbolizer first, which in a
+  // sanitizer build can take longer than the whole run when it has to share
+  // two cores with four churning threads.
+  auto wait_for_go = [&] {
+    struct stat st;
+    while (!go_file.empty() && !stop.load() && stat(go_file.c_str(), &st) != 0) usleep(20000);
+  };
 
   loops.emplace_back([&] {
     pthread_setname_np(pthread_self(), "churn-dlopen");
+    wait_for_go();
     while (!stop.load()) {
       void* h = dlopen(plugin.c_str(), RTLD_NOW | RTLD_LOCAL);
       if (h == nullptr) {
@@ -119,6 +132,7 @@ int main(int argc, char** argv) {
   });
   loops.emplace_back([&] {
     pthread_setname_np(pthread_self(), "churn-threads");
+    wait_for_go();
     while (!stop.load()) {
       std::vector<std::thread> batch;
       for (int i = 0; i < 4; ++i) batch.emplace_back([] { g_sink.store(Burn(100000), std::memory_order_relaxed); });
@@ -128,6 +142,7 @@ int main(int argc, char** argv) {
   });
   loops.emplace_back([&] {
     pthread_setname_np(pthread_self(), "churn-fork");
+    wait_for_go();
     int round = 0;
     while (!stop.load()) {
       const bool exec = (round++ % 2) == 1;

@@ -13,8 +13,17 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 
 bin="$1" plugin="$2" seconds="$3" hz="$4"
-stop_file="$WORK/stop"
-start_demo_server "$bin" --seconds "$((seconds + 100))" --plugin "$plugin" --stop-file "$stop_file"
+stop_file="$WORK/stop" go_file="$WORK/go"
+start_demo_server "$bin" --seconds "$((seconds + 250))" --plugin "$plugin" --stop-file "$stop_file" \
+  --go-file "$go_file"
+# Warm the symbolizer before the churn starts: a thread dump and a CPU
+# profile index the modules the churn profiles name (in a TSan build that
+# took over 100 s once it had to share two cores with the churning threads).
+curl -sf -o "$WORK/warm.txt" --max-time 150 "$BASE/debug/pprof/goroutine?debug=2" ||
+  { show "$SERVER_LOG"; fail "warm-up thread dump failed"; }
+curl -sf -o "$WORK/warm.pb.gz" --max-time 150 "$BASE/debug/pprof/profile?seconds=1&hz=$hz" ||
+  { show "$SERVER_LOG"; fail "warm-up profile failed"; }
+touch "$go_file"
 log "churn host on $BASE; profiles of 1 s at $hz Hz for ${seconds}s"
 
 n=0
