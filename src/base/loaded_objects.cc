@@ -5,6 +5,8 @@
 
 #include "base/loaded_objects.h"
 
+#include "base/config.h"
+
 #include <elf.h>
 #include <sys/auxv.h>
 
@@ -39,6 +41,25 @@ int CountersOnly(dl_phdr_info* info, size_t size, void* arg) {
   return 1;  // the counters are the same in every entry
 }
 
+// Copies loader-owned memory (object names, program headers) into ours, at
+// most `n` bytes, stopping after a NUL when `string` is set; returns the bytes
+// copied before that NUL (or n). Without sanitizer checks: the loader's lock
+// orders these reads after the loader's writes (dlopen), but ThreadSanitizer
+// does not see that lock (its dl_iterate_phdr interceptor resets dlpi_name's
+// shadow, leaving out the terminating NUL). Volatile reads, so the compiler
+// cannot turn the loop into a call to strnlen or memcpy, which sanitizers
+// intercept and check.
+CPPROF_NO_SANITIZE_MEMORY_READS size_t CopyLoaderBytes(void* dst, const void* src, size_t n, bool string) {
+  const volatile unsigned char* from = static_cast<const volatile unsigned char*>(src);
+  unsigned char* to = static_cast<unsigned char*>(dst);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = from[i];
+    if (string && c == 0) return i;
+    to[i] = c;
+  }
+  return n;
+}
+
 int CountObjects(dl_phdr_info*, size_t, void* arg) {
   ++*static_cast<size_t*>(arg);
   return 0;
@@ -56,18 +77,16 @@ int CopyObject(dl_phdr_info* info, size_t size, void* arg) {
            reinterpret_cast<uintptr_t>(info->dlpi_phdr) ==
                state->vdso_ehdr + reinterpret_cast<const ElfW(Ehdr)*>(state->vdso_ehdr)->e_phoff;
   const char* name = info->dlpi_name != nullptr ? info->dlpi_name : "";
-  o.main = !o.vdso && name[0] == '\0' && !state->seen_main;
+  o.name[CopyLoaderBytes(o.name, name, sizeof(o.name) - 1, /*string=*/true)] = '\0';
+  o.main = !o.vdso && o.name[0] == '\0' && !state->seen_main;
   if (o.main) state->seen_main = true;
-  size_t len = strnlen(name, sizeof(o.name) - 1);
-  memcpy(o.name, name, len);
-  o.name[len] = '\0';
   o.phnum = info->dlpi_phnum < static_cast<int>(kMaxCopiedPhdrs) ? info->dlpi_phnum
                                                                   : static_cast<int>(kMaxCopiedPhdrs);
-  memcpy(o.phdr, info->dlpi_phdr, sizeof(ElfW(Phdr)) * static_cast<size_t>(o.phnum));
+  CopyLoaderBytes(o.phdr, info->dlpi_phdr, sizeof(ElfW(Phdr)) * static_cast<size_t>(o.phnum), /*string=*/false);
   o.build_id_len = 0;
   if (state->build_ids) {
-    for (int i = 0; i < info->dlpi_phnum && o.build_id_len == 0; ++i) {
-      const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    for (int i = 0; i < o.phnum && o.build_id_len == 0; ++i) {
+      const ElfW(Phdr)& ph = o.phdr[i];
       if (ph.p_type != PT_NOTE) continue;
       o.build_id_len = BuildIdFromNotes(reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr),
                                         ph.p_memsz, ph.p_align, o.build_id, sizeof(o.build_id));
