@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "base/config.h"
 #include "base/loaded_objects.h"
 #include "base/safe_load.h"
 #include "base/self_stats.h"
@@ -84,6 +85,35 @@ ObjectSpan SpanOf(const LoadedObject& o) {
   return s;
 }
 
+// ThreadSanitizer's dynamic annotations (defined by its runtime; null
+// elsewhere). A pin's dlopen and dlclose touch memory of the loader's that
+// other threads' dlopen/dlclose wrote (the link_map; on the last reference,
+// everything the loader frees), ordered by the loader's lock, which the
+// sanitizer does not see: its accesses there are not checked.
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line) __attribute__((weak));
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line) __attribute__((weak));
+extern "C" void AnnotateIgnoreWritesBegin(const char* file, int line) __attribute__((weak));
+extern "C" void AnnotateIgnoreWritesEnd(const char* file, int line) __attribute__((weak));
+
+class LoaderMemoryScope {
+ public:
+  LoaderMemoryScope() {
+    if (AnnotateIgnoreReadsBegin != nullptr) AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    if (AnnotateIgnoreWritesBegin != nullptr) AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+  }
+  ~LoaderMemoryScope() {
+    if (AnnotateIgnoreWritesEnd != nullptr) AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+    if (AnnotateIgnoreReadsEnd != nullptr) AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+  }
+  LoaderMemoryScope(const LoaderMemoryScope&) = delete;
+  LoaderMemoryScope& operator=(const LoaderMemoryScope&) = delete;
+};
+
+// The load bias in a link_map the loader allocated (unchecked, as above).
+CPPROF_NO_SANITIZE_MEMORY_READS uintptr_t LoadBias(const struct link_map* map) {
+  return static_cast<uintptr_t>(*reinterpret_cast<const volatile ElfW(Addr)*>(&map->l_addr));
+}
+
 // Keeps a copied object mapped while its .eh_frame is parsed (the walk that
 // copied it has returned, so it could be unloaded meanwhile). The program and
 // the vDSO are never unloaded; any other object is pinned with
@@ -100,13 +130,16 @@ class ObjectPin {
       return;
     }
     if (o.name[0] == '\0') return;
+    LoaderMemoryScope scope;
     handle_ = dlopen(o.name, RTLD_LAZY | RTLD_NOLOAD);
     if (handle_ == nullptr) return;
     struct link_map* map = nullptr;
-    pinned_ = dlinfo(handle_, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr && map->l_addr == o.bias;
+    pinned_ = dlinfo(handle_, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr && LoadBias(map) == o.bias;
   }
   ~ObjectPin() {
-    if (handle_ != nullptr) dlclose(handle_);
+    if (handle_ == nullptr) return;
+    LoaderMemoryScope scope;
+    dlclose(handle_);  // the last reference if the host closed it meanwhile: unloads it here
   }
   ObjectPin(const ObjectPin&) = delete;
   ObjectPin& operator=(const ObjectPin&) = delete;
