@@ -5,12 +5,12 @@
 
 #include "base/loaded_objects.h"
 
-#include "base/config.h"
-
 #include <elf.h>
 #include <sys/auxv.h>
 
 #include <cstring>
+
+#include "base/config.h"
 
 namespace cpprof {
 namespace internal {
@@ -97,7 +97,6 @@ int CopyObject(dl_phdr_info* info, size_t size, void* arg) {
 
 }  // namespace
 
-// `cap` of its bytes to out and returns their number (0: none).
 size_t BuildIdFromNotes(const unsigned char* notes, size_t size, size_t align, unsigned char* out, size_t cap) {
   if (align != 8) align = 4;  // notes are 4-aligned unless the segment says 8
   size_t pos = 0;
